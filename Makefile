@@ -1,0 +1,60 @@
+# Skiff's front door. `make help` lists the targets.
+# Every target runs with the pinned Node.js that scripts/setup.sh installs in .toolchain/.
+
+SHELL := /bin/bash
+NODE_DIR := $(CURDIR)/.toolchain/node
+export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go/bin
+JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
+.DEFAULT_GOAL := help
+.PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit \
+	root-tests tools run clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+setup: ## install what `make run` needs (Debian packages, Node.js 24, npm deps); idempotent
+	@scripts/setup.sh run
+
+setup-test: ## install what `make test` needs as well (registry, busybox, peers for benchmarks)
+	@scripts/setup.sh test
+
+build: setup ts native ## build everything: TypeScript to dist/ and the native skiff-shim
+
+ts:
+	@tsc -b
+
+native: ## build the C program skiff-shim into cri/native/build/
+	@$(MAKE) -s -C cri/native
+
+proto: setup ## vendor the CRI api.proto from the Go module proxy and regenerate TS types
+	@scripts/proto.sh fetch
+	@scripts/proto.sh generate
+
+check-proto: setup ## fail if the vendored CRI proto or the generated types drifted
+	@scripts/proto.sh check
+
+lint: setup ## eslint (import direction grpc → services → core, no cycles) and prettier
+	@eslint --max-warnings 0 .
+	@prettier --check --log-level warn .
+
+typecheck: setup ## tsc without emitting
+	@tsc -p tsconfig.json --noEmit
+
+tools: ## build and cache the pinned Go tools (crictl, critest, kube-*, etcd)
+	@e2e/tools/build-tools.sh
+
+test: setup-test build ## set-up for tests, then every test (lint, proto check, unit, root, e2e)
+	@e2e/tools/build-tools.sh crictl
+	@$(MAKE) -s lint check-proto
+	@$(JEST) --json --outputFile=dist/test-results.json
+
+unit: build ## only the unit tests (no root, no daemons)
+	@$(JEST) --testPathIgnorePatterns '\.root\.test\.js$$' 'dist/e2e/'
+
+run: build ## set up, then skiff-cri in the foreground on /run/skiff/cri.sock
+	@exec bin/skiff-cri
+
+clean: ## remove build output (keeps node_modules, .toolchain and the tool cache)
+	rm -rf dist
+	@$(MAKE) -s -C cri/native clean
