@@ -66,5 +66,4 @@ export const failedPrecondition = (message: string): SkiffError =>
   new SkiffError("FailedPrecondition", message);
 export const unimplemented = (message: string): SkiffError =>
   new SkiffError("Unimplemented", message);
-export const unavailable = (message: string): SkiffError =>
-  new SkiffError("Unavailable", message);
+export const unavailable = (message: string): SkiffError => new SkiffError("Unavailable", message);

@@ -14,24 +14,15 @@ import type {
   BuildsDefinition as _skiff_v1_BuildsDefinition,
 } from "./skiff/v1/Builds.js";
 
-type SubtypeConstructor<
-  Constructor extends new (...args: any) => any,
-  Subtype,
-> = {
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new (...args: ConstructorParameters<Constructor>): Subtype;
 };
 
 export interface ProtoGrpcType {
   skiff: {
     v1: {
-      BuildEvent: MessageTypeDefinition<
-        _skiff_v1_BuildEvent,
-        _skiff_v1_BuildEvent__Output
-      >;
-      BuildRequest: MessageTypeDefinition<
-        _skiff_v1_BuildRequest,
-        _skiff_v1_BuildRequest__Output
-      >;
+      BuildEvent: MessageTypeDefinition<_skiff_v1_BuildEvent, _skiff_v1_BuildEvent__Output>;
+      BuildRequest: MessageTypeDefinition<_skiff_v1_BuildRequest, _skiff_v1_BuildRequest__Output>;
       Builds: SubtypeConstructor<typeof grpc.Client, _skiff_v1_BuildsClient> & {
         service: _skiff_v1_BuildsDefinition;
       };

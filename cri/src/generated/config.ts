@@ -22,10 +22,7 @@ import type {
   ReloadConfigResponse__Output as _skiff_v1_ReloadConfigResponse__Output,
 } from "./skiff/v1/ReloadConfigResponse.js";
 
-type SubtypeConstructor<
-  Constructor extends new (...args: any) => any,
-  Subtype,
-> = {
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new (...args: ConstructorParameters<Constructor>): Subtype;
 };
 

@@ -30,10 +30,7 @@ import type {
   ImportResponse__Output as _skiff_v1_ImportResponse__Output,
 } from "./skiff/v1/ImportResponse.js";
 
-type SubtypeConstructor<
-  Constructor extends new (...args: any) => any,
-  Subtype,
-> = {
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new (...args: ConstructorParameters<Constructor>): Subtype;
 };
 
@@ -48,22 +45,15 @@ export interface ProtoGrpcType {
         _skiff_v1_CommitResponse,
         _skiff_v1_CommitResponse__Output
       >;
-      Containers: SubtypeConstructor<
-        typeof grpc.Client,
-        _skiff_v1_ContainersClient
-      > & { service: _skiff_v1_ContainersDefinition };
-      ExportChunk: MessageTypeDefinition<
-        _skiff_v1_ExportChunk,
-        _skiff_v1_ExportChunk__Output
-      >;
+      Containers: SubtypeConstructor<typeof grpc.Client, _skiff_v1_ContainersClient> & {
+        service: _skiff_v1_ContainersDefinition;
+      };
+      ExportChunk: MessageTypeDefinition<_skiff_v1_ExportChunk, _skiff_v1_ExportChunk__Output>;
       ExportRequest: MessageTypeDefinition<
         _skiff_v1_ExportRequest,
         _skiff_v1_ExportRequest__Output
       >;
-      ImportChunk: MessageTypeDefinition<
-        _skiff_v1_ImportChunk,
-        _skiff_v1_ImportChunk__Output
-      >;
+      ImportChunk: MessageTypeDefinition<_skiff_v1_ImportChunk, _skiff_v1_ImportChunk__Output>;
       ImportResponse: MessageTypeDefinition<
         _skiff_v1_ImportResponse,
         _skiff_v1_ImportResponse__Output

@@ -14,10 +14,7 @@ import type {
   SubscribeRequest__Output as _skiff_v1_SubscribeRequest__Output,
 } from "./skiff/v1/SubscribeRequest.js";
 
-type SubtypeConstructor<
-  Constructor extends new (...args: any) => any,
-  Subtype,
-> = {
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new (...args: ConstructorParameters<Constructor>): Subtype;
 };
 

@@ -1,8 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
-import type {
-  EnumTypeDefinition,
-  MessageTypeDefinition,
-} from "@grpc/proto-loader";
+import type { EnumTypeDefinition, MessageTypeDefinition } from "@grpc/proto-loader";
 
 import type {
   AttachRequest as _runtime_v1_AttachRequest,
@@ -757,10 +754,7 @@ import type {
   UntagResponse__Output as _skiff_v1_UntagResponse__Output,
 } from "./skiff/v1/UntagResponse.js";
 
-type SubtypeConstructor<
-  Constructor extends new (...args: any) => any,
-  Subtype,
-> = {
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new (...args: ConstructorParameters<Constructor>): Subtype;
 };
 
@@ -775,18 +769,9 @@ export interface ProtoGrpcType {
         _runtime_v1_AttachResponse,
         _runtime_v1_AttachResponse__Output
       >;
-      AuthConfig: MessageTypeDefinition<
-        _runtime_v1_AuthConfig,
-        _runtime_v1_AuthConfig__Output
-      >;
-      CDIDevice: MessageTypeDefinition<
-        _runtime_v1_CDIDevice,
-        _runtime_v1_CDIDevice__Output
-      >;
-      Capability: MessageTypeDefinition<
-        _runtime_v1_Capability,
-        _runtime_v1_Capability__Output
-      >;
+      AuthConfig: MessageTypeDefinition<_runtime_v1_AuthConfig, _runtime_v1_AuthConfig__Output>;
+      CDIDevice: MessageTypeDefinition<_runtime_v1_CDIDevice, _runtime_v1_CDIDevice__Output>;
+      Capability: MessageTypeDefinition<_runtime_v1_Capability, _runtime_v1_Capability__Output>;
       CgroupDriver: EnumTypeDefinition;
       CheckpointContainerRequest: MessageTypeDefinition<
         _runtime_v1_CheckpointContainerRequest,
@@ -804,10 +789,7 @@ export interface ProtoGrpcType {
         _runtime_v1_CheckpointPodResponse,
         _runtime_v1_CheckpointPodResponse__Output
       >;
-      Container: MessageTypeDefinition<
-        _runtime_v1_Container,
-        _runtime_v1_Container__Output
-      >;
+      Container: MessageTypeDefinition<_runtime_v1_Container, _runtime_v1_Container__Output>;
       ContainerAttributes: MessageTypeDefinition<
         _runtime_v1_ContainerAttributes,
         _runtime_v1_ContainerAttributes__Output
@@ -874,10 +856,7 @@ export interface ProtoGrpcType {
         _runtime_v1_ContainerUser,
         _runtime_v1_ContainerUser__Output
       >;
-      CpuUsage: MessageTypeDefinition<
-        _runtime_v1_CpuUsage,
-        _runtime_v1_CpuUsage__Output
-      >;
+      CpuUsage: MessageTypeDefinition<_runtime_v1_CpuUsage, _runtime_v1_CpuUsage__Output>;
       CreateContainerRequest: MessageTypeDefinition<
         _runtime_v1_CreateContainerRequest,
         _runtime_v1_CreateContainerRequest__Output
@@ -886,18 +865,9 @@ export interface ProtoGrpcType {
         _runtime_v1_CreateContainerResponse,
         _runtime_v1_CreateContainerResponse__Output
       >;
-      DNSConfig: MessageTypeDefinition<
-        _runtime_v1_DNSConfig,
-        _runtime_v1_DNSConfig__Output
-      >;
-      Device: MessageTypeDefinition<
-        _runtime_v1_Device,
-        _runtime_v1_Device__Output
-      >;
-      ExecRequest: MessageTypeDefinition<
-        _runtime_v1_ExecRequest,
-        _runtime_v1_ExecRequest__Output
-      >;
+      DNSConfig: MessageTypeDefinition<_runtime_v1_DNSConfig, _runtime_v1_DNSConfig__Output>;
+      Device: MessageTypeDefinition<_runtime_v1_Device, _runtime_v1_Device__Output>;
+      ExecRequest: MessageTypeDefinition<_runtime_v1_ExecRequest, _runtime_v1_ExecRequest__Output>;
       ExecResponse: MessageTypeDefinition<
         _runtime_v1_ExecResponse,
         _runtime_v1_ExecResponse__Output
@@ -926,18 +896,9 @@ export interface ProtoGrpcType {
         _runtime_v1_HugepageLimit,
         _runtime_v1_HugepageLimit__Output
       >;
-      IDMapping: MessageTypeDefinition<
-        _runtime_v1_IDMapping,
-        _runtime_v1_IDMapping__Output
-      >;
-      Image: MessageTypeDefinition<
-        _runtime_v1_Image,
-        _runtime_v1_Image__Output
-      >;
-      ImageFilter: MessageTypeDefinition<
-        _runtime_v1_ImageFilter,
-        _runtime_v1_ImageFilter__Output
-      >;
+      IDMapping: MessageTypeDefinition<_runtime_v1_IDMapping, _runtime_v1_IDMapping__Output>;
+      Image: MessageTypeDefinition<_runtime_v1_Image, _runtime_v1_Image__Output>;
+      ImageFilter: MessageTypeDefinition<_runtime_v1_ImageFilter, _runtime_v1_ImageFilter__Output>;
       ImageFsInfoRequest: MessageTypeDefinition<
         _runtime_v1_ImageFsInfoRequest,
         _runtime_v1_ImageFsInfoRequest__Output
@@ -946,14 +907,10 @@ export interface ProtoGrpcType {
         _runtime_v1_ImageFsInfoResponse,
         _runtime_v1_ImageFsInfoResponse__Output
       >;
-      ImageService: SubtypeConstructor<
-        typeof grpc.Client,
-        _runtime_v1_ImageServiceClient
-      > & { service: _runtime_v1_ImageServiceDefinition };
-      ImageSpec: MessageTypeDefinition<
-        _runtime_v1_ImageSpec,
-        _runtime_v1_ImageSpec__Output
-      >;
+      ImageService: SubtypeConstructor<typeof grpc.Client, _runtime_v1_ImageServiceClient> & {
+        service: _runtime_v1_ImageServiceDefinition;
+      };
+      ImageSpec: MessageTypeDefinition<_runtime_v1_ImageSpec, _runtime_v1_ImageSpec__Output>;
       ImageStatusRequest: MessageTypeDefinition<
         _runtime_v1_ImageStatusRequest,
         _runtime_v1_ImageStatusRequest__Output
@@ -962,18 +919,9 @@ export interface ProtoGrpcType {
         _runtime_v1_ImageStatusResponse,
         _runtime_v1_ImageStatusResponse__Output
       >;
-      Int64Value: MessageTypeDefinition<
-        _runtime_v1_Int64Value,
-        _runtime_v1_Int64Value__Output
-      >;
-      IoUsage: MessageTypeDefinition<
-        _runtime_v1_IoUsage,
-        _runtime_v1_IoUsage__Output
-      >;
-      KeyValue: MessageTypeDefinition<
-        _runtime_v1_KeyValue,
-        _runtime_v1_KeyValue__Output
-      >;
+      Int64Value: MessageTypeDefinition<_runtime_v1_Int64Value, _runtime_v1_Int64Value__Output>;
+      IoUsage: MessageTypeDefinition<_runtime_v1_IoUsage, _runtime_v1_IoUsage__Output>;
+      KeyValue: MessageTypeDefinition<_runtime_v1_KeyValue, _runtime_v1_KeyValue__Output>;
       LinuxContainerConfig: MessageTypeDefinition<
         _runtime_v1_LinuxContainerConfig,
         _runtime_v1_LinuxContainerConfig__Output
@@ -1066,28 +1014,16 @@ export interface ProtoGrpcType {
         _runtime_v1_ListPodSandboxStatsResponse,
         _runtime_v1_ListPodSandboxStatsResponse__Output
       >;
-      MemoryUsage: MessageTypeDefinition<
-        _runtime_v1_MemoryUsage,
-        _runtime_v1_MemoryUsage__Output
-      >;
-      Metric: MessageTypeDefinition<
-        _runtime_v1_Metric,
-        _runtime_v1_Metric__Output
-      >;
+      MemoryUsage: MessageTypeDefinition<_runtime_v1_MemoryUsage, _runtime_v1_MemoryUsage__Output>;
+      Metric: MessageTypeDefinition<_runtime_v1_Metric, _runtime_v1_Metric__Output>;
       MetricDescriptor: MessageTypeDefinition<
         _runtime_v1_MetricDescriptor,
         _runtime_v1_MetricDescriptor__Output
       >;
       MetricType: EnumTypeDefinition;
-      Mount: MessageTypeDefinition<
-        _runtime_v1_Mount,
-        _runtime_v1_Mount__Output
-      >;
+      Mount: MessageTypeDefinition<_runtime_v1_Mount, _runtime_v1_Mount__Output>;
       MountPropagation: EnumTypeDefinition;
-      Namespace: MessageTypeDefinition<
-        _runtime_v1_Namespace,
-        _runtime_v1_Namespace__Output
-      >;
+      Namespace: MessageTypeDefinition<_runtime_v1_Namespace, _runtime_v1_Namespace__Output>;
       NamespaceMode: EnumTypeDefinition;
       NamespaceOption: MessageTypeDefinition<
         _runtime_v1_NamespaceOption,
@@ -1105,14 +1041,8 @@ export interface ProtoGrpcType {
         _runtime_v1_NetworkUsage,
         _runtime_v1_NetworkUsage__Output
       >;
-      PodIP: MessageTypeDefinition<
-        _runtime_v1_PodIP,
-        _runtime_v1_PodIP__Output
-      >;
-      PodSandbox: MessageTypeDefinition<
-        _runtime_v1_PodSandbox,
-        _runtime_v1_PodSandbox__Output
-      >;
+      PodIP: MessageTypeDefinition<_runtime_v1_PodIP, _runtime_v1_PodIP__Output>;
+      PodSandbox: MessageTypeDefinition<_runtime_v1_PodSandbox, _runtime_v1_PodSandbox__Output>;
       PodSandboxAttributes: MessageTypeDefinition<
         _runtime_v1_PodSandboxAttributes,
         _runtime_v1_PodSandboxAttributes__Output
@@ -1178,23 +1108,14 @@ export interface ProtoGrpcType {
         _runtime_v1_PortForwardResponse,
         _runtime_v1_PortForwardResponse__Output
       >;
-      PortMapping: MessageTypeDefinition<
-        _runtime_v1_PortMapping,
-        _runtime_v1_PortMapping__Output
-      >;
+      PortMapping: MessageTypeDefinition<_runtime_v1_PortMapping, _runtime_v1_PortMapping__Output>;
       ProcessUsage: MessageTypeDefinition<
         _runtime_v1_ProcessUsage,
         _runtime_v1_ProcessUsage__Output
       >;
       Protocol: EnumTypeDefinition;
-      PsiData: MessageTypeDefinition<
-        _runtime_v1_PsiData,
-        _runtime_v1_PsiData__Output
-      >;
-      PsiStats: MessageTypeDefinition<
-        _runtime_v1_PsiStats,
-        _runtime_v1_PsiStats__Output
-      >;
+      PsiData: MessageTypeDefinition<_runtime_v1_PsiData, _runtime_v1_PsiData__Output>;
+      PsiStats: MessageTypeDefinition<_runtime_v1_PsiStats, _runtime_v1_PsiStats__Output>;
       PullImageRequest: MessageTypeDefinition<
         _runtime_v1_PullImageRequest,
         _runtime_v1_PullImageRequest__Output
@@ -1283,10 +1204,9 @@ export interface ProtoGrpcType {
         _runtime_v1_RuntimeHandlerFeatures,
         _runtime_v1_RuntimeHandlerFeatures__Output
       >;
-      RuntimeService: SubtypeConstructor<
-        typeof grpc.Client,
-        _runtime_v1_RuntimeServiceClient
-      > & { service: _runtime_v1_RuntimeServiceDefinition };
+      RuntimeService: SubtypeConstructor<typeof grpc.Client, _runtime_v1_RuntimeServiceClient> & {
+        service: _runtime_v1_RuntimeServiceDefinition;
+      };
       RuntimeStatus: MessageTypeDefinition<
         _runtime_v1_RuntimeStatus,
         _runtime_v1_RuntimeStatus__Output
@@ -1381,14 +1301,8 @@ export interface ProtoGrpcType {
         _runtime_v1_StreamPodSandboxesResponse__Output
       >;
       SupplementalGroupsPolicy: EnumTypeDefinition;
-      SwapUsage: MessageTypeDefinition<
-        _runtime_v1_SwapUsage,
-        _runtime_v1_SwapUsage__Output
-      >;
-      UInt64Value: MessageTypeDefinition<
-        _runtime_v1_UInt64Value,
-        _runtime_v1_UInt64Value__Output
-      >;
+      SwapUsage: MessageTypeDefinition<_runtime_v1_SwapUsage, _runtime_v1_SwapUsage__Output>;
+      UInt64Value: MessageTypeDefinition<_runtime_v1_UInt64Value, _runtime_v1_UInt64Value__Output>;
       UpdateContainerResourcesRequest: MessageTypeDefinition<
         _runtime_v1_UpdateContainerResourcesRequest,
         _runtime_v1_UpdateContainerResourcesRequest__Output
@@ -1489,46 +1403,22 @@ export interface ProtoGrpcType {
   };
   skiff: {
     v1: {
-      ArchiveChunk: MessageTypeDefinition<
-        _skiff_v1_ArchiveChunk,
-        _skiff_v1_ArchiveChunk__Output
-      >;
+      ArchiveChunk: MessageTypeDefinition<_skiff_v1_ArchiveChunk, _skiff_v1_ArchiveChunk__Output>;
       ArchiveFormat: EnumTypeDefinition;
       Images: SubtypeConstructor<typeof grpc.Client, _skiff_v1_ImagesClient> & {
         service: _skiff_v1_ImagesDefinition;
       };
-      LoadResponse: MessageTypeDefinition<
-        _skiff_v1_LoadResponse,
-        _skiff_v1_LoadResponse__Output
-      >;
-      PullRequest: MessageTypeDefinition<
-        _skiff_v1_PullRequest,
-        _skiff_v1_PullRequest__Output
-      >;
-      PushRequest: MessageTypeDefinition<
-        _skiff_v1_PushRequest,
-        _skiff_v1_PushRequest__Output
-      >;
-      SaveRequest: MessageTypeDefinition<
-        _skiff_v1_SaveRequest,
-        _skiff_v1_SaveRequest__Output
-      >;
-      TagRequest: MessageTypeDefinition<
-        _skiff_v1_TagRequest,
-        _skiff_v1_TagRequest__Output
-      >;
-      TagResponse: MessageTypeDefinition<
-        _skiff_v1_TagResponse,
-        _skiff_v1_TagResponse__Output
-      >;
+      LoadResponse: MessageTypeDefinition<_skiff_v1_LoadResponse, _skiff_v1_LoadResponse__Output>;
+      PullRequest: MessageTypeDefinition<_skiff_v1_PullRequest, _skiff_v1_PullRequest__Output>;
+      PushRequest: MessageTypeDefinition<_skiff_v1_PushRequest, _skiff_v1_PushRequest__Output>;
+      SaveRequest: MessageTypeDefinition<_skiff_v1_SaveRequest, _skiff_v1_SaveRequest__Output>;
+      TagRequest: MessageTypeDefinition<_skiff_v1_TagRequest, _skiff_v1_TagRequest__Output>;
+      TagResponse: MessageTypeDefinition<_skiff_v1_TagResponse, _skiff_v1_TagResponse__Output>;
       TransferProgress: MessageTypeDefinition<
         _skiff_v1_TransferProgress,
         _skiff_v1_TransferProgress__Output
       >;
-      UntagRequest: MessageTypeDefinition<
-        _skiff_v1_UntagRequest,
-        _skiff_v1_UntagRequest__Output
-      >;
+      UntagRequest: MessageTypeDefinition<_skiff_v1_UntagRequest, _skiff_v1_UntagRequest__Output>;
       UntagResponse: MessageTypeDefinition<
         _skiff_v1_UntagResponse,
         _skiff_v1_UntagResponse__Output

@@ -7,5 +7,4 @@ export const CgroupDriver = {
 
 export type CgroupDriver = "SYSTEMD" | 0 | "CGROUPFS" | 1;
 
-export type CgroupDriver__Output =
-  (typeof CgroupDriver)[keyof typeof CgroupDriver];
+export type CgroupDriver__Output = (typeof CgroupDriver)[keyof typeof CgroupDriver];

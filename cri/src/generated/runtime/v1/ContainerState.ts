@@ -17,5 +17,4 @@ export type ContainerState =
   | "CONTAINER_UNKNOWN"
   | 3;
 
-export type ContainerState__Output =
-  (typeof ContainerState)[keyof typeof ContainerState];
+export type ContainerState__Output = (typeof ContainerState)[keyof typeof ContainerState];

@@ -277,8 +277,7 @@ export interface ImageServiceClient extends grpc.Client {
   ): grpc.ClientReadableStream<_runtime_v1_StreamImagesResponse__Output>;
 }
 
-export interface ImageServiceHandlers
-  extends grpc.UntypedServiceImplementation {
+export interface ImageServiceHandlers extends grpc.UntypedServiceImplementation {
   ImageFsInfo: grpc.handleUnaryCall<
     _runtime_v1_ImageFsInfoRequest__Output,
     _runtime_v1_ImageFsInfoResponse

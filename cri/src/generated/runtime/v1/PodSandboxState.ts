@@ -7,5 +7,4 @@ export const PodSandboxState = {
 
 export type PodSandboxState = "SANDBOX_READY" | 0 | "SANDBOX_NOTREADY" | 1;
 
-export type PodSandboxState__Output =
-  (typeof PodSandboxState)[keyof typeof PodSandboxState];
+export type PodSandboxState__Output = (typeof PodSandboxState)[keyof typeof PodSandboxState];

@@ -1686,12 +1686,8 @@ export interface RuntimeServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 }
 
-export interface RuntimeServiceHandlers
-  extends grpc.UntypedServiceImplementation {
-  Attach: grpc.handleUnaryCall<
-    _runtime_v1_AttachRequest__Output,
-    _runtime_v1_AttachResponse
-  >;
+export interface RuntimeServiceHandlers extends grpc.UntypedServiceImplementation {
+  Attach: grpc.handleUnaryCall<_runtime_v1_AttachRequest__Output, _runtime_v1_AttachResponse>;
 
   CheckpointContainer: grpc.handleUnaryCall<
     _runtime_v1_CheckpointContainerRequest__Output,
@@ -1718,15 +1714,9 @@ export interface RuntimeServiceHandlers
     _runtime_v1_CreateContainerResponse
   >;
 
-  Exec: grpc.handleUnaryCall<
-    _runtime_v1_ExecRequest__Output,
-    _runtime_v1_ExecResponse
-  >;
+  Exec: grpc.handleUnaryCall<_runtime_v1_ExecRequest__Output, _runtime_v1_ExecResponse>;
 
-  ExecSync: grpc.handleUnaryCall<
-    _runtime_v1_ExecSyncRequest__Output,
-    _runtime_v1_ExecSyncResponse
-  >;
+  ExecSync: grpc.handleUnaryCall<_runtime_v1_ExecSyncRequest__Output, _runtime_v1_ExecSyncResponse>;
 
   GetContainerEvents: grpc.handleServerStreamingCall<
     _runtime_v1_GetEventsRequest__Output,
@@ -1813,10 +1803,7 @@ export interface RuntimeServiceHandlers
     _runtime_v1_StartContainerResponse
   >;
 
-  Status: grpc.handleUnaryCall<
-    _runtime_v1_StatusRequest__Output,
-    _runtime_v1_StatusResponse
-  >;
+  Status: grpc.handleUnaryCall<_runtime_v1_StatusRequest__Output, _runtime_v1_StatusResponse>;
 
   StopContainer: grpc.handleUnaryCall<
     _runtime_v1_StopContainerRequest__Output,
@@ -1868,10 +1855,7 @@ export interface RuntimeServiceHandlers
     _runtime_v1_UpdateRuntimeConfigResponse
   >;
 
-  Version: grpc.handleUnaryCall<
-    _runtime_v1_VersionRequest__Output,
-    _runtime_v1_VersionResponse
-  >;
+  Version: grpc.handleUnaryCall<_runtime_v1_VersionRequest__Output, _runtime_v1_VersionResponse>;
 }
 
 export interface RuntimeServiceDefinition extends grpc.ServiceDefinition {

@@ -7,5 +7,4 @@ export const ArchiveFormat = {
 
 export type ArchiveFormat = "OCI_LAYOUT" | 0 | "DOCKER_ARCHIVE" | 1;
 
-export type ArchiveFormat__Output =
-  (typeof ArchiveFormat)[keyof typeof ArchiveFormat];
+export type ArchiveFormat__Output = (typeof ArchiveFormat)[keyof typeof ArchiveFormat];

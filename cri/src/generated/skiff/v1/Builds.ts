@@ -33,10 +33,7 @@ export interface BuildsClient extends grpc.Client {
 }
 
 export interface BuildsHandlers extends grpc.UntypedServiceImplementation {
-  Build: grpc.handleServerStreamingCall<
-    _skiff_v1_BuildRequest__Output,
-    _skiff_v1_BuildEvent
-  >;
+  Build: grpc.handleServerStreamingCall<_skiff_v1_BuildRequest__Output, _skiff_v1_BuildEvent>;
 }
 
 export interface BuildsDefinition extends grpc.ServiceDefinition {

@@ -104,10 +104,7 @@ export interface ConfigClient extends grpc.Client {
 }
 
 export interface ConfigHandlers extends grpc.UntypedServiceImplementation {
-  Get: grpc.handleUnaryCall<
-    _skiff_v1_GetConfigRequest__Output,
-    _skiff_v1_GetConfigResponse
-  >;
+  Get: grpc.handleUnaryCall<_skiff_v1_GetConfigRequest__Output, _skiff_v1_GetConfigResponse>;
 
   Reload: grpc.handleUnaryCall<
     _skiff_v1_ReloadConfigRequest__Output,

@@ -123,20 +123,11 @@ export interface ContainersClient extends grpc.Client {
 }
 
 export interface ContainersHandlers extends grpc.UntypedServiceImplementation {
-  Commit: grpc.handleUnaryCall<
-    _skiff_v1_CommitRequest__Output,
-    _skiff_v1_CommitResponse
-  >;
+  Commit: grpc.handleUnaryCall<_skiff_v1_CommitRequest__Output, _skiff_v1_CommitResponse>;
 
-  Export: grpc.handleServerStreamingCall<
-    _skiff_v1_ExportRequest__Output,
-    _skiff_v1_ExportChunk
-  >;
+  Export: grpc.handleServerStreamingCall<_skiff_v1_ExportRequest__Output, _skiff_v1_ExportChunk>;
 
-  Import: grpc.handleClientStreamingCall<
-    _skiff_v1_ImportChunk__Output,
-    _skiff_v1_ImportResponse
-  >;
+  Import: grpc.handleClientStreamingCall<_skiff_v1_ImportChunk__Output, _skiff_v1_ImportResponse>;
 }
 
 export interface ContainersDefinition extends grpc.ServiceDefinition {

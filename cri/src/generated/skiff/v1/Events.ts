@@ -33,10 +33,7 @@ export interface EventsClient extends grpc.Client {
 }
 
 export interface EventsHandlers extends grpc.UntypedServiceImplementation {
-  Subscribe: grpc.handleServerStreamingCall<
-    _skiff_v1_SubscribeRequest__Output,
-    _skiff_v1_Event
-  >;
+  Subscribe: grpc.handleServerStreamingCall<_skiff_v1_SubscribeRequest__Output, _skiff_v1_Event>;
 }
 
 export interface EventsDefinition extends grpc.ServiceDefinition {

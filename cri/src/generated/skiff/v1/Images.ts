@@ -218,35 +218,17 @@ export interface ImagesClient extends grpc.Client {
 }
 
 export interface ImagesHandlers extends grpc.UntypedServiceImplementation {
-  Load: grpc.handleClientStreamingCall<
-    _skiff_v1_ArchiveChunk__Output,
-    _skiff_v1_LoadResponse
-  >;
+  Load: grpc.handleClientStreamingCall<_skiff_v1_ArchiveChunk__Output, _skiff_v1_LoadResponse>;
 
-  Pull: grpc.handleServerStreamingCall<
-    _skiff_v1_PullRequest__Output,
-    _skiff_v1_TransferProgress
-  >;
+  Pull: grpc.handleServerStreamingCall<_skiff_v1_PullRequest__Output, _skiff_v1_TransferProgress>;
 
-  Push: grpc.handleServerStreamingCall<
-    _skiff_v1_PushRequest__Output,
-    _skiff_v1_TransferProgress
-  >;
+  Push: grpc.handleServerStreamingCall<_skiff_v1_PushRequest__Output, _skiff_v1_TransferProgress>;
 
-  Save: grpc.handleServerStreamingCall<
-    _skiff_v1_SaveRequest__Output,
-    _skiff_v1_ArchiveChunk
-  >;
+  Save: grpc.handleServerStreamingCall<_skiff_v1_SaveRequest__Output, _skiff_v1_ArchiveChunk>;
 
-  Tag: grpc.handleUnaryCall<
-    _skiff_v1_TagRequest__Output,
-    _skiff_v1_TagResponse
-  >;
+  Tag: grpc.handleUnaryCall<_skiff_v1_TagRequest__Output, _skiff_v1_TagResponse>;
 
-  Untag: grpc.handleUnaryCall<
-    _skiff_v1_UntagRequest__Output,
-    _skiff_v1_UntagResponse
-  >;
+  Untag: grpc.handleUnaryCall<_skiff_v1_UntagRequest__Output, _skiff_v1_UntagResponse>;
 }
 
 export interface ImagesDefinition extends grpc.ServiceDefinition {
