@@ -5,9 +5,10 @@
  * removes what it created (directories it made, the socket) and throws an error naming
  * the problem.
  */
-import { accessSync, constants, existsSync, mkdirSync, rmSync } from "node:fs";
+import { accessSync, constants, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SystemError } from "../core/errors.js";
+import { makeDirs } from "../core/host/make-dirs.js";
 import type { Logger } from "../core/log.js";
 import { Store } from "../core/store/store.js";
 import { ConfigService } from "../services/config/config-service.js";
@@ -17,7 +18,6 @@ import type { Gate } from "../grpc/instrument.js";
 import type { DaemonOptions } from "./options.js";
 
 export class Daemon {
-  private ready = false;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -36,10 +36,9 @@ export class Daemon {
       const store = Store.open(join(options.root, "skiff.db"));
       undo.push(() => store.close());
 
-      let daemon: Daemon | undefined;
+      let recovered = false;
       const gate: Gate = {
-        notReady: () =>
-          daemon?.ready ? undefined : "skiff-cri is starting: recovery is not done yet",
+        notReady: () => (recovered ? undefined : "skiff-cri is starting: recovery is not done yet"),
       };
       const network = (): NetworkReadiness => ({
         ready: false,
@@ -58,9 +57,10 @@ export class Daemon {
           },
         },
       });
-      daemon = new Daemon(options, log, config, store, server);
+      const daemon = new Daemon(options, log, config, store, server);
+      undo.push(() => void server.stop(0));
       await daemon.recover();
-      daemon.ready = true;
+      recovered = true;
       log.info(
         { socket: options.socket, root: options.root, state: options.state },
         "skiff-cri serving",
@@ -104,15 +104,8 @@ export class Daemon {
 
 /** mkdir -p that records what it created (for rollback) and checks it can write there. */
 function makeDir(dir: string, undo: (() => void)[]): void {
-  if (!existsSync(dir)) {
-    let created: string | undefined;
-    try {
-      created = mkdirSync(dir, { recursive: true, mode: 0o711 });
-    } catch (err) {
-      throw new SystemError("create directory", dir, err, "InvalidArgument");
-    }
-    if (created !== undefined) undo.push(() => rmSync(created, { recursive: true, force: true }));
-  }
+  const created = makeDirs(dir, 0o711, "InvalidArgument");
+  if (created !== undefined) undo.push(() => rmSync(created, { recursive: true, force: true }));
   try {
     accessSync(dir, constants.W_OK);
   } catch (err) {

@@ -4,16 +4,22 @@
  * path that is not a socket is refused, so two daemons never share a socket.
  */
 import { connect } from "node:net";
-import { lstatSync, mkdirSync, unlinkSync } from "node:fs";
+import { lstatSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { SkiffError, SystemError, errnoCode } from "../errors.js";
+import { makeDirs } from "./make-dirs.js";
 
 export async function prepareSocketPath(path: string): Promise<void> {
   const dir = dirname(path);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    makeDirs(dir, 0o711, "InvalidArgument");
   } catch (err) {
-    throw new SystemError("create socket directory", dir, err, "InvalidArgument");
+    throw new SystemError(
+      "create socket directory",
+      dir,
+      (err as Error).cause ?? err,
+      "InvalidArgument",
+    );
   }
   let isSocket: boolean;
   try {
