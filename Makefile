@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 NODE_DIR := $(CURDIR)/.toolchain/node
 export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go/bin
-JEST := node --experimental-vm-modules node_modules/jest/bin/jest.js
+
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit \
@@ -23,6 +23,7 @@ build: setup ts native ## build everything: TypeScript to dist/ and the native s
 
 ts:
 	@tsc -b
+	@scripts/prune-dist.sh
 
 native: ## build the C program skiff-shim into cri/native/build/
 	@$(MAKE) -s -C cri/native
@@ -47,10 +48,10 @@ tools: ## build and cache the pinned Go tools (crictl, critest, kube-*, etcd)
 test: setup-test build ## set-up for tests, then every test (lint, proto check, unit, root, e2e)
 	@e2e/tools/build-tools.sh crictl
 	@$(MAKE) -s lint check-proto
-	@$(JEST) --json --outputFile=dist/test-results.json
+	@scripts/run-tests.sh
 
 unit: build ## only the unit tests (no root, no daemons)
-	@$(JEST) --testPathIgnorePatterns '\.root\.test\.js$$' 'dist/e2e/'
+	@scripts/run-tests.sh --testPathIgnorePatterns '\.root\.test\.js$$' 'dist/e2e/'
 
 run: build ## set up, then skiff-cri in the foreground on /run/skiff/cri.sock
 	@exec bin/skiff-cri
