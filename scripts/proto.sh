@@ -31,15 +31,20 @@ fetch() {
   echo "proto: vendored $module@$version $path"
 }
 
-generate() {
-  local files=(runtime/v1/api.proto)
+# generate_into DIR: the TS types of every .proto, formatted as committed.
+generate_into() {
+  local out=$1 files=(runtime/v1/api.proto)
   for f in proto/skiff/v1/*.proto; do files+=("${f#proto/}"); done
-  rm -rf "$GENERATED"
-  mkdir -p "$GENERATED"
+  rm -rf "$out"
+  mkdir -p "$out"
   node_modules/.bin/proto-loader-gen-types --keepCase --longs String --enums String \
     --defaults --oneofs --grpcLib @grpc/grpc-js --importFileExtension .js \
-    -I proto -O "$GENERATED" "${files[@]}" >/dev/null
-  node_modules/.bin/prettier --log-level warn --write "$GENERATED"
+    -I proto -O "$out" "${files[@]}" >/dev/null
+  node_modules/.bin/prettier --log-level warn --write "$out"
+}
+
+generate() {
+  generate_into "$GENERATED"
   echo "proto: generated $GENERATED"
 }
 
@@ -51,17 +56,17 @@ check() {
     echo "check-proto: $CRI_DIR/api.proto has sha256 $got, PROVENANCE pins $want" >&2
     exit 1
   fi
-  local saved
-  saved=$(mktemp -d)
-  trap 'rm -rf "$saved"' RETURN
-  cp -a "$GENERATED" "$saved/before"
-  generate >/dev/null
-  if ! diff -r "$saved/before" "$GENERATED" >/dev/null; then
-    diff -r "$saved/before" "$GENERATED" | head -20 >&2
-    rm -rf "$GENERATED" && cp -a "$saved/before" "$GENERATED"
+  local fresh  # (the EXIT trap below expands it now, at trap time)
+  fresh=$(mktemp -d "$PWD/cri/src/.generated-check.XXXXXX")
+  trap "rm -rf '$fresh'" EXIT
+  generate_into "$fresh"
+  if ! diff -r "$GENERATED" "$fresh" >"$fresh.diff"; then
+    head -20 "$fresh.diff" >&2
+    rm -f "$fresh.diff"
     echo "check-proto: $GENERATED is not what the .proto files generate; run make proto" >&2
     exit 1
   fi
+  rm -f "$fresh.diff"
   echo "check-proto: ok ($(field module)@$(field version), sha256 $want)"
 }
 
