@@ -57,7 +57,7 @@ check() {
     exit 1
   fi
   local fresh  # (the EXIT trap below expands it now, at trap time)
-  fresh=$(mktemp -d "$PWD/cri/src/.generated-check.XXXXXX")
+  fresh=$(mktemp -d "$PWD/.generated-check.XXXXXX")
   trap "rm -rf '$fresh'" EXIT
   generate_into "$fresh"
   if ! diff -r "$GENERATED" "$fresh" >"$fresh.diff"; then
