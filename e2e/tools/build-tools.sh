@@ -44,7 +44,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=versions.env source-path=SCRIPTDIR
 source "${here}/versions.env"
 
 CACHE="${SKIFF_TOOLS_CACHE:-/var/cache/skiff/tools}"
@@ -84,8 +84,8 @@ tool_reports_version() {
   want="$(tool_version "$name")"
   [[ -x "$bin" ]] || return 1
   case "$name" in
-    crictl | kube-apiserver | kube-controller-manager | kubelet | etcd) out="$(timeout 20 "$bin" --version 2>&1)" ;;
-    critest) out="$(timeout 20 "$bin" --version 2>&1)" ;;
+    crictl | critest | kube-apiserver | kube-controller-manager | kubelet | etcd)
+      out="$(timeout 20 "$bin" --version 2>&1)" ;;
     kubeadm) out="$(timeout 20 "$bin" version -o short 2>&1)" ;;
     kubectl) out="$(timeout 20 "$bin" version --client 2>&1)" ;;
     etcdctl) out="$(timeout 20 "$bin" version 2>&1)" ;;
@@ -138,6 +138,7 @@ install_tool() {
     die "$name: built binary does not report $(tool_version "$name")"
   rm -rf "$dest"                       # a stale or broken entry (we hold the lock)
   mv -T "${stage}/out" "$dest"
+  rmdir "$stage"
   log "$name $(tool_version "$name"): built ($((SECONDS - start))s)"
 }
 
@@ -175,10 +176,9 @@ kube_module() {
     $1 == "require" && $2 ~ /^k8s\.io\// && $3 == "v0.0.0" { req[$2] = 1 }
     END { for (m in req) if (m in rep) print m }' "$gomod" | sort)"
   [[ -n "$staging" ]] || die "no staging modules found in $gomod"
-  (cd "$KUBE_MOD" &&
-    "$GO" mod edit -require "k8s.io/kubernetes@${KUBERNETES_VERSION}" &&
-    for m in $staging; do "$GO" mod edit -replace "${m}=${m}@${KUBERNETES_STAGING_VERSION}"; done) ||
-    die "cannot write the kubernetes module"
+  local edits=(-require "k8s.io/kubernetes@${KUBERNETES_VERSION}")
+  for m in $staging; do edits+=(-replace "${m}=${m}@${KUBERNETES_STAGING_VERSION}"); done
+  (cd "$KUBE_MOD" && "$GO" mod edit "${edits[@]}") || die "cannot write the kubernetes module"
   local pkgs=()
   for m in "${KUBE_CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${m}@${KUBERNETES_VERSION}"); done
   (cd "$KUBE_MOD" && run_logged "$logf" "$GO" get "${pkgs[@]}") || die "kubernetes: go get failed"
@@ -266,22 +266,24 @@ for t in "${tools[@]}"; do
   fi
 done
 
+# Build what is missing. The lock is taken per tool, so a concurrent run that
+# only needs a tool finished meanwhile does not wait for all of this run.
 if ((${#missing[@]})); then
   mkdir -p "${CACHE}/logs" || die "cannot create ${CACHE}"
-  exec 9>"${CACHE}/.lock"
-  if ! flock -n 9; then
-    log "waiting for another build-tools run (lock ${CACHE}/.lock)"
-    flock 9
-  fi
-  rm -rf "${CACHE}"/.tmp-* # left by a run that was killed; we hold the lock
   for t in "${missing[@]}"; do
+    exec 9>"${CACHE}/.lock"
+    if ! flock -n 9; then
+      log "$t: waiting for another build-tools run (lock ${CACHE}/.lock)"
+      flock 9
+    fi
+    rm -rf "${CACHE}"/.tmp-* # left by a killed run: only a lock holder builds
     if tool_reports_version "$t" "$(tool_path "$t")"; then # built meanwhile
       log "$t $(tool_version "$t"): cached"
     else
       install_tool "$t" "build_$t"
     fi
+    exec 9>&- # unlock
   done
-  exec 9>&-
 fi
 
 if [[ "$mode" == path ]]; then

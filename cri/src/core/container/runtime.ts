@@ -1,0 +1,325 @@
+/**
+ * The container core's lifecycle, over OCI specs: create, start, state, kill, delete,
+ * wait, exec, list (the OCI runtime spec's operations, as runc offers them). skiff-oci
+ * is a command line over this; skiff-cri's services call it directly.
+ *
+ * create is all-or-nothing: it validates the spec, makes the state directory, the cgroup
+ * and the container (through skiff-shim), and undoes each step if a later one fails, so
+ * a refused spec leaves no directory, cgroup, process or mount behind.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { StdioOptions } from "node:child_process";
+import { SkiffError, SystemError, errnoCode, failedPrecondition, notFound } from "../errors.js";
+import type { Logger } from "../log.js";
+import { silentLogger } from "../log.js";
+import { cgroupManagerFor } from "../cgroups/manager.js";
+import type { CgroupManager } from "../cgroups/cgroup-manager.js";
+import { discoverHierarchies, type Hierarchies } from "../cgroups/hierarchy.js";
+import { validateSpec } from "../oci/validate.js";
+import type { Process, Spec, State, ContainerStatus } from "../oci/spec.js";
+import { ociVersion } from "../oci/spec.js";
+import { joinNamespacesOf, type NamespaceType, type ShimPlan } from "../shim/plan.js";
+import {
+  createContainer,
+  execInContainer,
+  readExitFile,
+  startContainer,
+  statePaths,
+  waitForExit,
+  type ExecResult,
+  type ExitStatus,
+} from "../shim/shim-client.js";
+import { planFromSpec } from "./plan-from-spec.js";
+import {
+  checkContainerId,
+  containerDir,
+  deriveStatus,
+  isAlive,
+  processStartTime,
+  readJson,
+  recordFile,
+  specFile,
+  writeJsonAtomic,
+  type ContainerRecord,
+} from "./state.js";
+
+export interface RuntimeOptions {
+  /** Where container directories live (skiff-oci: /run/skiff-oci). */
+  root: string;
+  log?: Logger;
+  /** Cgroup hierarchies; discovered from /proc/self/mountinfo when not given. */
+  hierarchies?: Hierarchies;
+}
+
+export interface CreateOptions {
+  /** CRI log file for the monitor to write. */
+  logPath?: string;
+  /** Keep a stdin pipe for attach clients. */
+  stdin?: boolean;
+}
+
+export interface ContainerState extends State {
+  created: string;
+  exit?: ExitStatus;
+}
+
+export class ContainerRuntime {
+  private hierarchies: Hierarchies | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.log = options.log ?? silentLogger;
+    this.hierarchies = options.hierarchies;
+    mkdirSync(options.root, { recursive: true, mode: 0o711 });
+  }
+
+  private async cgroupHierarchies(): Promise<Hierarchies> {
+    this.hierarchies ??= await discoverHierarchies();
+    return this.hierarchies;
+  }
+
+  private dir(id: string): string {
+    checkContainerId(id);
+    return containerDir(this.options.root, id);
+  }
+
+  private record(id: string): ContainerRecord {
+    return readJson<ContainerRecord>(join(this.dir(id), recordFile), `container ${id}`);
+  }
+
+  async create(
+    id: string,
+    bundle: string,
+    rawSpec: unknown,
+    options: CreateOptions = {},
+  ): Promise<ContainerState> {
+    const dir = this.dir(id);
+    const bundleDir = resolve(bundle);
+    const spec = await validateSpec(rawSpec, bundleDir);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if (errnoCode(err) === "EEXIST")
+        throw new SkiffError("AlreadyExists", `container ${id} already exists`);
+      throw new SystemError("create container directory", dir, err);
+    }
+    const undo: (() => Promise<void> | void)[] = [
+      () => rmSync(dir, { recursive: true, force: true }),
+    ];
+    try {
+      const hierarchies = await this.cgroupHierarchies();
+      const cgroupPath = spec.linux?.cgroupsPath ?? `skiff/${id}`;
+      const cgroup = cgroupManagerFor(cgroupPath, hierarchies);
+      const existed = await cgroup.exists();
+      await cgroup.create(spec.linux?.resources ?? {});
+      if (!existed) undo.push(() => cgroup.destroy());
+      writeJsonAtomic(join(dir, specFile), spec);
+      const plan = planFromSpec(spec, {
+        bundle: bundleDir,
+        stateDir: dir,
+        cgroup,
+        hierarchies,
+        ...options,
+      });
+      const { pid, monitorPid } = await createContainer(
+        plan as ShimPlan & { stateDir: string; rootfs: string },
+      );
+      undo.push(async () => {
+        process.kill(pid, "SIGKILL");
+        await waitForExit(dir, 5000).catch(() => undefined);
+      });
+      const record: ContainerRecord = {
+        id,
+        bundle: bundleDir,
+        pid,
+        pidStartTime: processStartTime(pid) ?? "",
+        monitorPid,
+        createdAt: new Date().toISOString(),
+        started: false,
+        cgroupPath: cgroup.path,
+        annotations: spec.annotations ?? {},
+      };
+      writeJsonAtomic(join(dir, recordFile), record);
+      this.log.debug({ container_id: id, pid, monitorPid }, "container created");
+      return this.stateOf(record, undefined);
+    } catch (err) {
+      for (const step of undo.reverse()) {
+        try {
+          await step();
+        } catch (undoErr) {
+          this.log.warn(
+            { container_id: id, err: (undoErr as Error).message },
+            "rollback step failed",
+          );
+        }
+      }
+      throw err;
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const dir = this.dir(id);
+    const record = this.record(id);
+    const state = await this.state(id);
+    if (state.status !== "created") {
+      throw failedPrecondition(
+        `container ${id} is ${state.status}, not created: it cannot be started`,
+      );
+    }
+    startContainer(dir);
+    record.started = true;
+    record.startedAt = new Date().toISOString();
+    writeJsonAtomic(join(dir, recordFile), record);
+  }
+
+  async state(id: string): Promise<ContainerState> {
+    const record = this.record(id);
+    return this.stateOf(record, await readExitFile(this.dir(id)));
+  }
+
+  private stateOf(record: ContainerRecord, exit: ExitStatus | undefined): ContainerState {
+    const status: ContainerStatus = deriveStatus(record, exit !== undefined);
+    const state: ContainerState = {
+      ociVersion,
+      id: record.id,
+      status,
+      pid: status === "stopped" ? 0 : record.pid,
+      bundle: record.bundle,
+      annotations: record.annotations,
+      created: record.createdAt,
+    };
+    if (exit) state.exit = exit;
+    return state;
+  }
+
+  /** Sends a signal to the container process (or, with all, every process in its cgroup). */
+  async kill(
+    id: string,
+    signal: NodeJS.Signals | number,
+    options: { all?: boolean } = {},
+  ): Promise<void> {
+    const record = this.record(id);
+    const state = await this.state(id);
+    if (state.status === "stopped") throw failedPrecondition(`container ${id} is not running`);
+    const pids = options.all ? await this.cgroupOf(record).pids() : [record.pid];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch (err) {
+        if (errnoCode(err) !== "ESRCH") throw new SystemError("kill", String(pid), err);
+      }
+    }
+  }
+
+  async wait(id: string, timeoutMs = 2 ** 31 - 1): Promise<ExitStatus> {
+    this.record(id);
+    return waitForExit(this.dir(id), timeoutMs);
+  }
+
+  /** Removes a stopped container (force: kills it first). Idempotent for a missing one only with force. */
+  async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
+    const dir = this.dir(id);
+    if (!existsSync(dir)) {
+      if (options.force) return;
+      throw notFound(`container ${id} not found`);
+    }
+    let record: ContainerRecord | undefined;
+    try {
+      record = this.record(id);
+    } catch (err) {
+      if (!(err instanceof SkiffError && err.kind === "NotFound")) throw err;
+    }
+    if (record) {
+      const state = await this.state(id);
+      if (state.status !== "stopped") {
+        if (!options.force && state.status === "running") {
+          throw failedPrecondition(`container ${id} is running: stop it first or force the delete`);
+        }
+        await this.killAll(record);
+        await waitForExit(dir, 10_000).catch(() => undefined);
+      }
+      if (isAlive(record)) throw failedPrecondition(`container ${id} did not exit after SIGKILL`);
+      await this.cgroupOf(record).destroy();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  private async killAll(record: ContainerRecord): Promise<void> {
+    const cgroup = this.cgroupOf(record);
+    const pids = new Set([record.pid, ...(await cgroup.pids().catch(() => []))]);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  private cgroupOf(record: ContainerRecord): CgroupManager {
+    if (!this.hierarchies) throw new Error("cgroup hierarchies not discovered");
+    return cgroupManagerFor(record.cgroupPath, this.hierarchies);
+  }
+
+  /** Runs `proc` inside a running container, in its namespaces and cgroup, with its security setup. */
+  async exec(
+    id: string,
+    proc: Process,
+    stdio: StdioOptions = "pipe",
+  ): Promise<{ child: ReturnType<typeof execInContainer>["child"]; result: Promise<ExecResult> }> {
+    const dir = this.dir(id);
+    const record = this.record(id);
+    const state = await this.state(id);
+    if (state.status !== "running" && state.status !== "created") {
+      throw failedPrecondition(`container ${id} is ${state.status}: cannot exec in it`);
+    }
+    await this.cgroupHierarchies();
+    const spec = readJson<Spec>(join(dir, specFile), `spec of container ${id}`);
+    const execSpec: Spec = { ...spec, process: { ...spec.process, ...proc }, mounts: [] };
+    const base = planFromSpec(execSpec, {
+      bundle: record.bundle,
+      stateDir: dir,
+      cgroup: this.cgroupOf(record),
+      hierarchies: this.hierarchies as Hierarchies,
+    });
+    const types = (spec.linux?.namespaces ?? []).map((n) => n.type) as NamespaceType[];
+    const plan: ShimPlan = {
+      namespaces: joinNamespacesOf(record.pid, types),
+      env: base.env,
+      cwd: base.cwd,
+      args: base.args,
+      terminal: base.terminal ?? false,
+    };
+    for (const key of [
+      "capabilities",
+      "noNewPrivileges",
+      "seccomp",
+      "user",
+      "rlimits",
+      "cgroupV1",
+      "cgroupV2",
+    ] as const) {
+      if (base[key] !== undefined) (plan as unknown as Record<string, unknown>)[key] = base[key];
+    }
+    if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = proc.oomScoreAdj;
+    return execInContainer(plan, stdio);
+  }
+
+  async list(): Promise<ContainerState[]> {
+    const states: ContainerState[] = [];
+    for (const id of readdirSync(this.options.root).sort()) {
+      if (!existsSync(join(this.options.root, id, recordFile))) continue;
+      try {
+        states.push(await this.state(id));
+      } catch (err) {
+        this.log.warn({ container_id: id, err: (err as Error).message }, "unreadable container");
+      }
+    }
+    return states;
+  }
+
+  statePaths(id: string): ReturnType<typeof statePaths> {
+    return statePaths(this.dir(id));
+  }
+}
