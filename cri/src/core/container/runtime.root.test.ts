@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
 } from "node:fs";
@@ -35,8 +36,11 @@ function busyboxBundle(dir: string): string {
   return dir;
 }
 
-function spec(args: string[], change: (s: Spec) => void = () => undefined): Spec {
+const cgroupBase = `skiff-test-runtime-${process.pid}`;
+
+function spec(id: string, args: string[], change: (s: Spec) => void = () => undefined): Spec {
   const s = defaultSpec({ args, terminal: false });
+  s.linux!.cgroupsPath = `${cgroupBase}/${id}`;
   change(s);
   return s;
 }
@@ -57,18 +61,28 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const id of ids) await runtime.delete(id, { force: true }).catch(() => undefined);
   rmSync(work, { recursive: true, force: true });
+  for (const c of hierarchies.controllers.values()) rmdirIfThere(join(c.mountpoint, cgroupBase));
+  if (hierarchies.unified) rmdirIfThere(join(hierarchies.unified.mountpoint, cgroupBase));
 });
+
+function rmdirIfThere(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not there, or shared by two controllers already removed
+  }
+}
 
 function cgroupDirs(id: string): string[] {
   return [...hierarchies.controllers.values()]
-    .map((c) => join(c.mountpoint, "skiff", id))
+    .map((c) => join(c.mountpoint, cgroupBase, id))
     .filter((d) => existsSync(d));
 }
 
 describe("ContainerRuntime", () => {
   test("create, start, wait, delete: exit code, states, and nothing left", async () => {
     const id = newId();
-    const created = await runtime.create(id, bundle, spec(["sh", "-c", "exit 7"]));
+    const created = await runtime.create(id, bundle, spec(id, ["sh", "-c", "exit 7"]));
     expect(created.status).toBe("created");
     expect(created.pid).toBeGreaterThan(0);
     expect(cgroupDirs(id).length).toBeGreaterThan(0);
@@ -87,7 +101,7 @@ describe("ContainerRuntime", () => {
     await runtime.create(
       id,
       bundle,
-      spec(["sh", "-c", 'trap "exit 3" TERM; while true; do sleep 0.05; done']),
+      spec(id, ["sh", "-c", 'trap "exit 3" TERM; while true; do sleep 0.05; done']),
     );
     await runtime.start(id);
     expect((await runtime.state(id)).status).toBe("running");
@@ -98,7 +112,7 @@ describe("ContainerRuntime", () => {
     await runtime.delete(id);
 
     const other = newId();
-    await runtime.create(other, bundle, spec(["sleep", "1000"]));
+    await runtime.create(other, bundle, spec(other, ["sleep", "1000"]));
     await runtime.start(other);
     await runtime.kill(other, "SIGKILL");
     const exit = await runtime.wait(other, 10_000);
@@ -115,7 +129,7 @@ describe("ContainerRuntime", () => {
     await runtime.create(
       id,
       bundle,
-      spec(["sleep", "1000"], (s) => (s.hostname = "inside")),
+      spec(id, ["sleep", "1000"], (s) => (s.hostname = "inside")),
     );
     await runtime.start(id);
     const { child, result } = await runtime.exec(id, {
@@ -143,7 +157,7 @@ describe("ContainerRuntime", () => {
       runtime.create(
         id,
         bundle,
-        spec(["true"], (s) => (s.process!.capabilities!.effective = ["CAP_FLY"])),
+        spec(id, ["true"], (s) => (s.process!.capabilities!.effective = ["CAP_FLY"])),
       ),
     ).rejects.toThrow(/process\.capabilities\.effective\[0\]/);
     expect(existsSync(join(work, "state", id))).toBe(false);
@@ -156,7 +170,7 @@ describe("ContainerRuntime", () => {
       runtime.create(
         id,
         bundle,
-        spec(["true"], (s) => (s.root = { path: "nope" })),
+        spec(id, ["true"], (s) => (s.root = { path: "nope" })),
       ),
     ).rejects.toThrow(/root\.path/);
     expect(existsSync(join(work, "state", id))).toBe(false);
@@ -164,7 +178,7 @@ describe("ContainerRuntime", () => {
 
   test("a command that does not exist fails at start, reported in the exit, and cleans up", async () => {
     const id = newId();
-    await runtime.create(id, bundle, spec(["/bin/no-such-binary"]));
+    await runtime.create(id, bundle, spec(id, ["/bin/no-such-binary"]));
     await runtime.start(id);
     const exit = await runtime.wait(id, 10_000);
     expect(exit.exitCode).not.toBe(0);
@@ -174,8 +188,8 @@ describe("ContainerRuntime", () => {
 
   test("a duplicate id is refused", async () => {
     const id = newId();
-    await runtime.create(id, bundle, spec(["sleep", "100"]));
-    await expect(runtime.create(id, bundle, spec(["true"]))).rejects.toMatchObject({
+    await runtime.create(id, bundle, spec(id, ["sleep", "100"]));
+    await expect(runtime.create(id, bundle, spec(id, ["true"]))).rejects.toMatchObject({
       kind: "AlreadyExists",
     });
     await runtime.delete(id, { force: true });
@@ -184,8 +198,8 @@ describe("ContainerRuntime", () => {
   test("list shows every container with its status", async () => {
     const a = newId();
     const b = newId();
-    await runtime.create(a, bundle, spec(["sleep", "100"]));
-    await runtime.create(b, bundle, spec(["sleep", "100"]));
+    await runtime.create(a, bundle, spec(a, ["sleep", "100"]));
+    await runtime.create(b, bundle, spec(b, ["sleep", "100"]));
     await runtime.start(b);
     const listed = (await runtime.list()).filter((s) => s.id === a || s.id === b);
     expect(listed.map((s) => [s.id, s.status])).toEqual([
@@ -201,7 +215,7 @@ describe("ContainerRuntime", () => {
     await runtime.create(
       id,
       bundle,
-      spec(["sh", "-c", "x=a; while true; do x=$x$x; done"], (s) => {
+      spec(id, ["sh", "-c", "x=a; while true; do x=$x$x; done"], (s) => {
         s.linux!.resources = {
           ...s.linux!.resources,
           memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 },

@@ -202,7 +202,7 @@ export class ContainerRuntime {
     const record = this.record(id);
     const state = await this.state(id);
     if (state.status === "stopped") throw failedPrecondition(`container ${id} is not running`);
-    const pids = options.all ? await this.cgroupOf(record).pids() : [record.pid];
+    const pids = options.all ? await (await this.cgroupOf(record)).pids() : [record.pid];
     for (const pid of pids) {
       try {
         process.kill(pid, signal);
@@ -240,13 +240,13 @@ export class ContainerRuntime {
         await waitForExit(dir, 10_000).catch(() => undefined);
       }
       if (isAlive(record)) throw failedPrecondition(`container ${id} did not exit after SIGKILL`);
-      await this.cgroupOf(record).destroy();
+      await (await this.cgroupOf(record)).destroy();
     }
     rmSync(dir, { recursive: true, force: true });
   }
 
   private async killAll(record: ContainerRecord): Promise<void> {
-    const cgroup = this.cgroupOf(record);
+    const cgroup = await this.cgroupOf(record);
     const pids = new Set([record.pid, ...(await cgroup.pids().catch(() => []))]);
     for (const pid of pids) {
       try {
@@ -257,9 +257,8 @@ export class ContainerRuntime {
     }
   }
 
-  private cgroupOf(record: ContainerRecord): CgroupManager {
-    if (!this.hierarchies) throw new Error("cgroup hierarchies not discovered");
-    return cgroupManagerFor(record.cgroupPath, this.hierarchies);
+  private async cgroupOf(record: ContainerRecord): Promise<CgroupManager> {
+    return cgroupManagerFor(record.cgroupPath, await this.cgroupHierarchies());
   }
 
   /** Runs `proc` inside a running container, in its namespaces and cgroup, with its security setup. */
@@ -274,14 +273,13 @@ export class ContainerRuntime {
     if (state.status !== "running" && state.status !== "created") {
       throw failedPrecondition(`container ${id} is ${state.status}: cannot exec in it`);
     }
-    await this.cgroupHierarchies();
     const spec = readJson<Spec>(join(dir, specFile), `spec of container ${id}`);
     const execSpec: Spec = { ...spec, process: { ...spec.process, ...proc }, mounts: [] };
     const base = planFromSpec(execSpec, {
       bundle: record.bundle,
       stateDir: dir,
-      cgroup: this.cgroupOf(record),
-      hierarchies: this.hierarchies as Hierarchies,
+      cgroup: await this.cgroupOf(record),
+      hierarchies: await this.cgroupHierarchies(),
     });
     const types = (spec.linux?.namespaces ?? []).map((n) => n.type) as NamespaceType[];
     const plan: ShimPlan = {
