@@ -8,7 +8,7 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit \
-	root-tests tools run clean
+	root-tests tools run clean bench-runtime
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -52,6 +52,9 @@ test: setup-test build ## set-up for tests, then every test (lint, proto check, 
 
 unit: build ## only the unit tests (no root, no daemons)
 	@scripts/run-tests.sh --testPathIgnorePatterns '\.root\.test\.js$$' 'dist/e2e/'
+
+bench-runtime: build ## /bin/true through the core, skiff-oci, runc and crun; monitor PSS (RUNS=30)
+	@node dist/e2e/bench/runtime.js
 
 run: build ## set up, then skiff-cri in the foreground on /run/skiff/cri.sock
 	@exec bin/skiff-cri
