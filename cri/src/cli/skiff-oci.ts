@@ -163,7 +163,9 @@ async function main(argv: string[]): Promise<number> {
       const bundle = resolve(values.bundle ?? ".");
       const rt = runtime();
       const spec = readSpec(bundle);
-      const state = await rt.create(id, bundle, spec);
+      const state = await rt.create(id, bundle, spec, {
+        stdin: command === "run" && !values.detach,
+      });
       if (values["pid-file"]) writeFileSync(values["pid-file"], String(state.pid));
       if (command === "create") return 0;
       const terminal = (spec as Spec).process?.terminal === true;
@@ -228,7 +230,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "exec": {
-      const { values, positionals } = parse(rest, {
+      // flags stop at the container id: what follows is the command and its own flags
+      const idAt = firstPositional(rest, [
+        "-e",
+        "--env",
+        "--cwd",
+        "-u",
+        "--user",
+        "-p",
+        "--process",
+      ]);
+      const { values, positionals: idOnly } = parse(idAt < 0 ? rest : rest.slice(0, idAt + 1), {
         tty: { type: "boolean", short: "t" },
         env: { type: "string", short: "e", multiple: true },
         cwd: { type: "string" },
@@ -236,7 +248,8 @@ async function main(argv: string[]): Promise<number> {
         process: { type: "string", short: "p" },
         detach: { type: "boolean", short: "d" },
       });
-      const [id, ...args] = need(positionals, 1, command) as [string, ...string[]];
+      const [id] = need(idOnly, 1, command) as [string];
+      const args = idAt < 0 ? [] : rest.slice(idAt + 1);
       const rt = runtime();
       let proc: Partial<Process>;
       if (values.process) {
@@ -257,6 +270,17 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** Index of the first argument that is neither a flag nor the value of one. */
+function firstPositional(args: string[], valueFlags: string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") return i + 1 < args.length ? i + 1 : -1;
+    if (!a.startsWith("-")) return i;
+    if (valueFlags.includes(a)) i++;
+  }
+  return -1;
 }
 
 function isValueOfGlobal(argv: string[], arg: string): boolean {
