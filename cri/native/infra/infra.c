@@ -9,7 +9,6 @@
  * Built static (no shared libraries), so its rootfs is this one file and its memory
  * is a few pages.
  */
-#define _GNU_SOURCE
 #include <signal.h>
 #include <stddef.h>
 #include <sys/wait.h>
