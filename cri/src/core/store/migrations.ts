@@ -16,4 +16,24 @@ export const migrations: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) STRICT;`,
+  // 2: content references (blobs live in content/blobs; a blob nothing references is
+  // garbage) and OverlayFS snapshots (directories snapshots/<id>/{fs,work}).
+  `CREATE TABLE content_refs (
+     owner TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     PRIMARY KEY (owner, digest)
+   ) STRICT;
+   CREATE INDEX content_refs_by_digest ON content_refs (digest);
+   CREATE TABLE snapshots (
+     id INTEGER PRIMARY KEY,
+     key TEXT NOT NULL UNIQUE,
+     kind TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+     parent TEXT,
+     labels TEXT NOT NULL DEFAULT '{}',
+     created_ns INTEGER NOT NULL,
+     updated_ns INTEGER NOT NULL,
+     size INTEGER NOT NULL DEFAULT 0,
+     inodes INTEGER NOT NULL DEFAULT 0
+   ) STRICT;
+   CREATE INDEX snapshots_by_parent ON snapshots (parent);`,
 ];
