@@ -14,6 +14,7 @@ import { Store } from "../core/store/store.js";
 import { ConfigService } from "../services/config/config-service.js";
 import type { NetworkReadiness } from "../services/runtime/runtime-status.js";
 import { GrpcServer } from "../grpc/server.js";
+import { openImageService } from "./images.js";
 import type { Gate } from "../grpc/instrument.js";
 import type { DaemonOptions } from "./options.js";
 
@@ -45,12 +46,14 @@ export class Daemon {
         reason: "NetworkPluginNotReady",
         message: "skiff-cri does not set up pod networks through CNI yet",
       });
+      const images = await openImageService(options.root, store, config, log);
       const server = await GrpcServer.listen({
         socket: options.socket,
         log,
         gate,
         services: {
           config,
+          images,
           status: {
             network,
             info: () => ({ config: { ...options }, configFiles: config.current().config.files }),

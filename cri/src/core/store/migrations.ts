@@ -36,4 +36,22 @@ export const migrations: readonly string[] = [
      inodes INTEGER NOT NULL DEFAULT 0
    ) STRICT;
    CREATE INDEX snapshots_by_parent ON snapshots (parent);`,
+  // 3: images (id = config digest) and their names (tags "repo:tag" and digests
+  // "repo@sha256:..."); an image lives while it has a name.
+  `CREATE TABLE images (
+     id TEXT PRIMARY KEY,
+     manifest_digest TEXT NOT NULL,
+     manifest_media_type TEXT NOT NULL,
+     config TEXT NOT NULL,
+     layers TEXT NOT NULL,
+     top_chain_id TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     pinned INTEGER NOT NULL DEFAULT 0,
+     created_ns INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE image_names (
+     name TEXT PRIMARY KEY,
+     image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE
+   ) STRICT;
+   CREATE INDEX image_names_by_image ON image_names (image_id);`,
 ];

@@ -4,7 +4,20 @@
  */
 import type { Services } from "../context.js";
 import type { HandlerTable } from "../instrument.js";
+import { imageFsInfo } from "./image-fs-info.js";
+import { listImages } from "./image-list.js";
+import { pullImage } from "./image-pull.js";
+import { removeImage } from "./image-remove.js";
+import { imageStatus } from "./image-status.js";
+import { streamImages } from "./image-stream.js";
 
-export function imageHandlers(_services: Services): HandlerTable {
-  return {};
+export function imageHandlers(services: Services): HandlerTable {
+  return {
+    ListImages: listImages(services),
+    StreamImages: streamImages(services),
+    ImageStatus: imageStatus(services),
+    PullImage: pullImage(services),
+    RemoveImage: removeImage(services),
+    ImageFsInfo: imageFsInfo(services),
+  };
 }
