@@ -10,6 +10,9 @@ import { connect as netConnect, createServer } from "node:net";
 import { join } from "node:path";
 import { rpc } from "../../cri/src/cli/client.js";
 import { loadServices } from "../../cri/src/grpc/proto.js";
+import type { Services } from "../../cri/src/grpc/context.js";
+import { imageHandlers } from "../../cri/src/grpc/image/index.js";
+import { runtimeHandlers } from "../../cri/src/grpc/runtime/index.js";
 import {
   bin,
   daemonArgs,
@@ -22,7 +25,12 @@ import {
   type RunningDaemon,
 } from "../harness/skiff-cri.js";
 
-const implemented = new Set(["Version", "Status", "RuntimeConfig"]);
+// The handler tables say what is implemented; every other RPC must answer UNIMPLEMENTED.
+const noServices = {} as Services;
+const implemented = new Set([
+  ...Object.keys(runtimeHandlers(noServices)),
+  ...Object.keys(imageHandlers(noServices)),
+]);
 
 describe("skiff-cri serving", () => {
   let dirs: DaemonDirs;
@@ -75,7 +83,8 @@ describe("skiff-cri serving", () => {
     });
   });
 
-  test("every other CRI RPC answers UNIMPLEMENTED", async () => {
+  test("every CRI RPC without a handler answers UNIMPLEMENTED", async () => {
+    expect(implemented.has("Version")).toBe(true);
     const services = loadServices();
     const check = async (client: object, definition: ServiceDefinition) => {
       for (const [name, method] of Object.entries(definition)) {
