@@ -54,4 +54,23 @@ export const migrations: readonly string[] = [
      image_id TEXT NOT NULL REFERENCES images (id) ON DELETE CASCADE
    ) STRICT;
    CREATE INDEX image_names_by_image ON image_names (image_id);`,
+  // 4: CRI containers. What the runtime knows (pid, exit) lives in its state dir; this
+  // row is what the CRI needs besides: config, names, image, times, the exit it saw.
+  `CREATE TABLE containers (
+     id TEXT PRIMARY KEY,
+     sandbox_id TEXT NOT NULL,
+     name TEXT NOT NULL UNIQUE,
+     image_id TEXT NOT NULL,
+     image_ref TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('creating', 'created', 'running', 'exited')),
+     config TEXT NOT NULL,
+     log_path TEXT NOT NULL,
+     created_ns TEXT NOT NULL,
+     started_ns TEXT NOT NULL DEFAULT '0',
+     finished_ns TEXT NOT NULL DEFAULT '0',
+     exit_code INTEGER NOT NULL DEFAULT 0,
+     reason TEXT NOT NULL DEFAULT '',
+     message TEXT NOT NULL DEFAULT ''
+   ) STRICT;
+   CREATE INDEX containers_by_sandbox ON containers (sandbox_id);`,
 ];
