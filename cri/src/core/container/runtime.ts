@@ -18,8 +18,15 @@ import type { CgroupManager } from "../cgroups/cgroup-manager.js";
 import { discoverHierarchies, type Hierarchies } from "../cgroups/hierarchy.js";
 import { validateSpec } from "../oci/validate.js";
 import type { Process, Spec, State, ContainerStatus } from "../oci/spec.js";
+import type { LinuxResources } from "../cgroups/resources.js";
+import type { CgroupStats } from "../cgroups/stats.js";
 import { ociVersion } from "../oci/spec.js";
-import { joinNamespacesOf, type NamespaceType, type ShimPlan } from "../shim/plan.js";
+import {
+  joinNamespacesOf,
+  seccompCacheName,
+  type NamespaceType,
+  type ShimPlan,
+} from "../shim/plan.js";
 import {
   createContainer,
   execInContainer,
@@ -122,6 +129,7 @@ export class ContainerRuntime {
         hierarchies,
         ...options,
       });
+      this.useSeccompCache(plan);
       const { pid, monitorPid } = await createContainer(
         plan as ShimPlan & { stateDir: string; rootfs: string },
       );
@@ -264,7 +272,7 @@ export class ContainerRuntime {
   /** Runs `proc` inside a running container, in its namespaces and cgroup, with its security setup. */
   async exec(
     id: string,
-    proc: Process,
+    proc: Partial<Process>,
     stdio: StdioOptions = "pipe",
   ): Promise<{ child: ReturnType<typeof execInContainer>["child"]; result: Promise<ExecResult> }> {
     const dir = this.dir(id);
@@ -274,7 +282,14 @@ export class ContainerRuntime {
       throw failedPrecondition(`container ${id} is ${state.status}: cannot exec in it`);
     }
     const spec = readJson<Spec>(join(dir, specFile), `spec of container ${id}`);
-    const execSpec: Spec = { ...spec, process: { ...spec.process, ...proc }, mounts: [] };
+    const given = Object.fromEntries(
+      Object.entries(proc).filter(([, v]) => v !== undefined && v !== ""),
+    );
+    const execSpec: Spec = {
+      ...spec,
+      process: { ...spec.process, ...given } as Process,
+      mounts: [],
+    };
     const base = planFromSpec(execSpec, {
       bundle: record.bundle,
       stateDir: dir,
@@ -301,12 +316,32 @@ export class ContainerRuntime {
       if (base[key] !== undefined) (plan as unknown as Record<string, unknown>)[key] = base[key];
     }
     if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = proc.oomScoreAdj;
+    this.useSeccompCache(plan);
     return execInContainer(plan, stdio);
+  }
+
+  /** Applies new resource limits to a container's cgroup (CRI UpdateContainerResources). */
+  async update(id: string, resources: LinuxResources): Promise<void> {
+    await (await this.cgroupOf(this.record(id))).update(resources);
+  }
+
+  /** The container cgroup's usage figures. */
+  async stats(id: string): Promise<CgroupStats> {
+    return (await this.cgroupOf(this.record(id))).stats();
+  }
+
+  /** Compiled seccomp filters are cached by profile under the root (0700). */
+  private useSeccompCache(plan: ShimPlan): void {
+    if (!plan.seccomp) return;
+    const dir = join(this.options.root, ".seccomp-cache");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    plan.seccompCacheFile = join(dir, seccompCacheName(plan.seccomp));
   }
 
   async list(): Promise<ContainerState[]> {
     const states: ContainerState[] = [];
     for (const id of readdirSync(this.options.root).sort()) {
+      if (id.startsWith(".")) continue;
       if (!existsSync(join(this.options.root, id, recordFile))) continue;
       try {
         states.push(await this.state(id));

@@ -1,0 +1,185 @@
+/*
+ * skiff-shim exec: run one more process in a running container (stages in main.c).
+ * The shim first re-executes itself from a sealed memfd copy, so a container process
+ * that reaches /proc/<pid>/exe of the joining process finds a file no one can write
+ * (CVE-2019-5736). The process inherits the shim's fds 0-2, or gets a pty whose master
+ * the shim relays to its own stdin/stdout (resize through the plan's ctl_fifo).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+extern char **environ;
+
+void reexec_sealed(char **argv, bool plan_in_memory)
+{
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		die("reexec", "open /proc/self/exe");
+	int seals = fcntl(self, F_GET_SEALS);
+	if (seals >= 0 && (seals & F_SEAL_WRITE)) {
+		close(self);
+		return;
+	}
+	struct stat st;
+	int m = memfd_create("skiff-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m < 0 || fstat(self, &st) < 0)
+		die("reexec", "memfd");
+	for (off_t off = 0; off < st.st_size;)
+		if (sendfile(m, self, &off, st.st_size - off) <= 0)
+			die("reexec", "copy binary");
+	close(self);
+	if (fcntl(m, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		die("reexec", "seal memfd");
+	if (plan_in_memory) {
+		int p = memfd_create("skiff-plan", 0);
+		if (p < 0)
+			die("reexec", "plan memfd");
+		write_all(p, plan.buf, plan.len);
+		lseek(p, 0, SEEK_SET);
+		if (p != 3 && (dup2(p, 3) < 0 || close(p) < 0))
+			die("reexec", "plan fd");
+	}
+	fexecve(m, argv, environ);
+	die("reexec", "fexecve");
+}
+
+static void relay(int master, pid_t pid, int *status)
+{
+	const char *ctlpath = plan_str(K_CTL_FIFO, 0);
+	int ctl = ctlpath ? open(ctlpath, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int in = 0;
+	bool exited = false;
+	char buf[4096];
+	while (master >= 0) {
+		struct pollfd p[4] = {{sfd, POLLIN, 0}, {in, POLLIN, 0}, {master, POLLIN, 0}, {ctl, POLLIN, 0}};
+		if (exited)
+			fcntl(master, F_SETFL, O_NONBLOCK);
+		else if (poll(p, 4, -1) < 0)
+			continue;
+		if (p[0].revents || exited) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) > 0)
+				;
+			if (!exited && waitpid(pid, status, WNOHANG) == pid)
+				exited = true;
+		}
+		if (p[1].revents) {
+			ssize_t r = read(in, buf, sizeof buf);
+			if (r <= 0)
+				in = -1;
+			else
+				write_all(master, buf, r);
+		}
+		if (p[2].revents || exited) {
+			ssize_t r = read(master, buf, sizeof buf);
+			if (r > 0)
+				write_all(1, buf, r);
+			else if (r == 0 || errno != EINTR)
+				close(master), master = -1;
+		}
+		if (p[3].revents) {
+			ssize_t r = read(ctl, buf, sizeof buf - 1);
+			unsigned rows, cols;
+			buf[r > 0 ? r : 0] = 0;
+			if (sscanf(buf, "w %u %u", &rows, &cols) == 2) {
+				struct winsize ws = {.ws_row = rows, .ws_col = cols};
+				ioctl(master, TIOCSWINSZ, &ws);
+			}
+		}
+	}
+	if (!exited)
+		waitpid(pid, status, 0);
+}
+
+void exec_main(void)
+{
+	plan_read(3);
+	const char *pidns = ns_join_path(CLONE_NEWPID);
+	if (pidns) {
+		int fd = open(pidns, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
+			die("namespaces", "join pid %s", pidns);
+		close(fd);
+	}
+	bool tty = plan_has(K_TERMINAL);
+	int master = -1, slave = -1, sp[2];
+	if (tty)
+		master = open_pty(&slave);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		die("exec", "socketpair");
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int cg = open_cgroup2();
+	bool placed;
+	pid_t pid = clone_into(0, cg, &placed);
+	if (pid < 0)
+		die("clone", "clone3");
+	if (pid == 0) {
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		close(sp[0]);
+		report_fd = sp[1];
+		report_mode = REPORT_SYNC;
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		wait_byte(sp[1], 'g');
+		seccomp_prepare();
+		join_namespaces(true);
+		if (setsid() < 0)
+			die("stdio", "setsid");
+		if (tty && (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+			die("tty", "set up");
+		apply_limits();
+		finish_and_exec(sp[1], false);
+	}
+	close(sp[1]);
+	if (slave >= 0)
+		close(slave);
+	if (cg >= 0)
+		close(cg);
+	place_cgroups(pid, placed);
+	if (send(sp[0], "g", 1, MSG_NOSIGNAL) != 1)
+		die("exec", "sync");
+	char m[1100];
+	ssize_t r = recv(sp[0], m, sizeof m - 1, 0);
+	int st = 0;
+	if (r > 1 && m[0] == 'E') {
+		waitpid(pid, &st, 0);
+		m[r] = 0;
+		char line[1200];
+		int n = snprintf(line, sizeof line, "error %s\n", m + 1);
+		write_all(report_fd, line, n);
+		_exit(1);
+	}
+	if (tty)
+		relay(master, pid, &st);
+	else
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0, code = sig ? 128 + sig : WEXITSTATUS(st);
+	char line[64];
+	int n = snprintf(line, sizeof line, "exit %d %d\n", code, sig);
+	write_all(report_fd, line, n);
+	_exit(code);
+}
