@@ -32,7 +32,7 @@ export function connect(socket: string = defaultSocket): SkiffClients {
   };
   const address = `unix://${socket}`;
   const options = {
-    "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
     "grpc.max_send_message_length": 16 * 1024 * 1024,
   };
   const make = <T>(ctor: ServiceClientConstructor | undefined): T => {

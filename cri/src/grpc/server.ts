@@ -23,8 +23,12 @@ export interface GrpcServerOptions {
   services: Services;
 }
 
-/** Kubelet's defaults: 16 MiB each way (ExecSync output is capped below that). */
-const maxMessageBytes = 16 * 1024 * 1024;
+/**
+ * Requests up to 16 MiB (kubelet's limit); answers up to 40 MiB, so an ExecSync answer
+ * with both streams at their 16 MiB cap still leaves the server.
+ */
+const maxReceiveBytes = 16 * 1024 * 1024;
+const maxSendBytes = 40 * 1024 * 1024;
 
 export class GrpcServer {
   private constructor(
@@ -35,8 +39,8 @@ export class GrpcServer {
   static async listen(options: GrpcServerOptions): Promise<GrpcServer> {
     const definitions = loadServices();
     const server = new Server({
-      "grpc.max_receive_message_length": maxMessageBytes,
-      "grpc.max_send_message_length": maxMessageBytes,
+      "grpc.max_receive_message_length": maxReceiveBytes,
+      "grpc.max_send_message_length": maxSendBytes,
     });
     const log = options.log;
     server.addService(

@@ -1,0 +1,537 @@
+/**
+ * CRI containers: create (image snapshot → rootfs mount → OCI spec → runtime create),
+ * start, stop (signal, grace period, SIGKILL), remove, status, list, update resources,
+ * reopen log, ExecSync, stats. State machine (CRI ContainerState):
+ *
+ *   (creating) ──create──► CREATED ──start──► RUNNING ──process exits──► EXITED ──remove──► gone
+ *        │                    │                                          ▲
+ *        └─ failure: undone   └──────────── stop / the process never ran ┘
+ *
+ * The runtime's state dir is the truth about the process (its exit file is written by
+ * the C monitor even while skiff-cri is down); the store row holds what the CRI needs
+ * besides and the exit as first seen. Every create step records its undo.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { ContainerRuntime } from "../../core/container/runtime.js";
+import {
+  SkiffError,
+  alreadyExists,
+  failedPrecondition,
+  invalidArgument,
+  notFound,
+} from "../../core/errors.js";
+import type { Logger } from "../../core/log.js";
+import { hostFacts } from "../../core/oci/host-facts-cache.js";
+import { mountAll, unmountAll } from "../../core/rootfs/mount.js";
+import { readImageUsers } from "../../core/rootfs/users.js";
+import type { OverlaySnapshotter } from "../../core/snapshots/overlay.js";
+import type { Store } from "../../core/store/store.js";
+import type { ContainerConfig__Output } from "../../generated/runtime/v1/ContainerConfig.js";
+import type { LinuxContainerResources__Output } from "../../generated/runtime/v1/LinuxContainerResources.js";
+import type { ImageService } from "../image/image-service.js";
+import {
+  buildContainerSpec,
+  containerResources,
+  type HostDevice,
+  type SandboxContext,
+} from "./container-spec.js";
+
+export type ContainerStateName = "creating" | "created" | "running" | "exited";
+
+export interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  name: string;
+  imageId: string;
+  imageRef: string;
+  state: ContainerStateName;
+  config: ContainerConfig__Output;
+  logPath: string;
+  createdNs: bigint;
+  startedNs: bigint;
+  finishedNs: bigint;
+  exitCode: number;
+  reason: string;
+  message: string;
+}
+
+/** What the sandbox service tells the container service about a pod. */
+export interface PodInfo {
+  ready: boolean;
+  context: SandboxContext;
+  logDirectory: string;
+  /** "<pod name>_<namespace>_<uid>" for the container name reservation. */
+  reservationSuffix: string;
+}
+
+export interface PodLookup {
+  /** NotFound if the pod does not exist. */
+  podForContainers(sandboxId: string): PodInfo;
+}
+
+export interface ContainerServiceOptions {
+  store: Store;
+  runtime: ContainerRuntime;
+  images: ImageService;
+  snapshotter: OverlaySnapshotter;
+  pods: PodLookup;
+  /** Where container directories (rootfs mount, volumes) live. */
+  dir: string;
+  log: Logger;
+}
+
+export interface ExecSyncResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number;
+}
+
+/** CVE-2022-31030: ExecSync output is capped, each stream, and the cut is said. */
+export const execSyncCap = 16 * 1024 * 1024;
+const truncatedNote = Buffer.from("\n[output truncated: more than 16 MiB]\n");
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+export class ContainerService {
+  private readonly o: ContainerServiceOptions;
+
+  constructor(options: ContainerServiceOptions) {
+    this.o = options;
+    mkdirSync(options.dir, { recursive: true, mode: 0o711 });
+  }
+
+  private containerDir(id: string): string {
+    return join(this.o.dir, id);
+  }
+
+  async create(sandboxId: string, config: ContainerConfig__Output | null): Promise<string> {
+    if (!config) throw invalidArgument("config: required");
+    const metadataName = config.metadata?.name ?? "";
+    if (metadataName === "") throw invalidArgument("config.metadata.name: required");
+    const imageRef = config.image?.image ?? "";
+    if (imageRef === "") throw invalidArgument("config.image.image: required");
+    const pod = this.o.pods.podForContainers(sandboxId);
+    if (!pod.ready) throw failedPrecondition(`pod sandbox ${sandboxId} is not ready`);
+    const name = `${metadataName}_${pod.reservationSuffix}_${config.metadata?.attempt ?? 0}`;
+    const existing = this.o.store.get("SELECT id FROM containers WHERE name = ?", name);
+    if (existing)
+      throw alreadyExists(`container name ${name} is reserved for ${String(existing["id"])}`);
+    const image = this.o.images.resolve(imageRef);
+    if (!image) throw notFound(`image ${imageRef} not found: pull it first`);
+
+    const id = randomBytes(32).toString("hex");
+    const dir = this.containerDir(id);
+    const rootfs = join(dir, "rootfs");
+    const undo: (() => Promise<void> | void)[] = [];
+    const record: ContainerRecord = {
+      id,
+      sandboxId,
+      name,
+      imageId: image.id,
+      imageRef,
+      state: "creating",
+      config,
+      logPath: config.log_path && pod.logDirectory ? join(pod.logDirectory, config.log_path) : "",
+      createdNs: nowNs(),
+      startedNs: 0n,
+      finishedNs: 0n,
+      exitCode: 0,
+      reason: "",
+      message: "",
+    };
+    try {
+      this.insert(record);
+      undo.push(() => void this.o.store.run("DELETE FROM containers WHERE id = ?", id));
+      mkdirSync(rootfs, { recursive: true, mode: 0o711 });
+      undo.push(() => rmSync(dir, { recursive: true, force: true }));
+      const mounts = await this.o.snapshotter.prepare(id, image.topChainId || undefined, {
+        labels: { "skiff.dev/container": id },
+      });
+      undo.push(() => this.o.snapshotter.remove(id));
+      await mountAll(mounts, rootfs);
+      undo.push(() => unmountAll(rootfs));
+      if (record.logPath) mkdirSync(dirname(record.logPath), { recursive: true });
+      const facts = await hostFacts();
+      const spec = buildContainerSpec({
+        id,
+        config,
+        image: image.config.config ?? {},
+        rootfs,
+        users: readImageUsers(rootfs),
+        sandbox: pod.context,
+        volumeDir: (path) => {
+          const volume = join(dir, "volumes", path);
+          mkdirSync(volume, { recursive: true });
+          return volume;
+        },
+        hostDevice,
+        allHostDevices,
+        appArmorEnabled: facts.appArmor,
+        capLastCap: facts.capLastCap,
+        readSeccompProfile: (path) => readFileSync(path, "utf8"),
+      });
+      const createOptions: { logPath?: string; stdin?: boolean } = { stdin: config.stdin };
+      if (record.logPath) createOptions.logPath = record.logPath;
+      await this.o.runtime.create(id, dir, spec, createOptions);
+      undo.push(() => this.o.runtime.delete(id, { force: true }));
+      this.o.store.run("UPDATE containers SET state = 'created' WHERE id = ?", id);
+      this.o.log.info({ container_id: id, pod_sandbox_id: sandboxId, name }, "container created");
+      return id;
+    } catch (err) {
+      for (const step of undo.reverse()) {
+        try {
+          await step();
+        } catch (undoErr) {
+          this.o.log.warn(
+            { container_id: id, err: (undoErr as Error).message },
+            "create rollback step failed",
+          );
+        }
+      }
+      throw err;
+    }
+  }
+
+  private insert(r: ContainerRecord): void {
+    this.o.store.run(
+      `INSERT INTO containers (id, sandbox_id, name, image_id, image_ref, state, config, log_path, created_ns)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.id,
+      r.sandboxId,
+      r.name,
+      r.imageId,
+      r.imageRef,
+      r.state,
+      JSON.stringify(r.config),
+      r.logPath,
+      r.createdNs.toString(),
+    );
+  }
+
+  /** The record, with the exit folded in if the process ended since we last looked. */
+  async get(id: string): Promise<ContainerRecord> {
+    const row = this.o.store.get("SELECT * FROM containers WHERE id = ?", id);
+    if (!row || row["state"] === "creating") throw notFound(`container ${id} not found`);
+    const record = toRecord(row);
+    if (record.state === "created" || record.state === "running") await this.observeExit(record);
+    return record;
+  }
+
+  private async observeExit(record: ContainerRecord): Promise<void> {
+    let state;
+    try {
+      state = await this.o.runtime.state(record.id);
+    } catch (err) {
+      if (!(err instanceof SkiffError && err.kind === "NotFound")) throw err;
+      state = undefined;
+    }
+    if (state && state.status !== "stopped") return;
+    const exit = state?.exit;
+    record.state = "exited";
+    record.finishedNs = exit ? exit.exitedAtNs : nowNs();
+    record.exitCode = exit ? exit.exitCode : 255;
+    record.reason = !exit
+      ? "Unknown"
+      : exit.oomKilled
+        ? "OOMKilled"
+        : exit.exitCode === 0
+          ? "Completed"
+          : "Error";
+    record.message =
+      exit?.error ?? (exit ? "" : "the container's monitor is gone; its exit status is unknown");
+    if (record.startedNs === 0n && exit?.error) record.reason = "StartError";
+    this.o.store.run(
+      "UPDATE containers SET state = 'exited', finished_ns = ?, exit_code = ?, reason = ?, message = ? WHERE id = ?",
+      record.finishedNs.toString(),
+      record.exitCode,
+      record.reason,
+      record.message,
+      record.id,
+    );
+  }
+
+  async start(id: string): Promise<void> {
+    const record = await this.get(id);
+    if (record.state !== "created")
+      throw failedPrecondition(`container ${id} is ${record.state}, not created`);
+    await this.o.runtime.start(id);
+    const started = nowNs();
+    this.o.store.run(
+      "UPDATE containers SET state = 'running', started_ns = ? WHERE id = ?",
+      started.toString(),
+      id,
+    );
+    this.o.log.info({ container_id: id }, "container started");
+  }
+
+  /** Signal (the config's stop signal, else SIGTERM), wait `timeoutS`, then SIGKILL. Idempotent. */
+  async stop(id: string, timeoutS: number): Promise<void> {
+    const record = await this.get(id);
+    if (record.state === "exited") return;
+    if (record.state === "created") {
+      await this.o.runtime.kill(id, "SIGKILL").catch(ignoreNotRunning);
+    } else {
+      const signal = stopSignal(record.config);
+      if (timeoutS > 0) {
+        await this.o.runtime.kill(id, signal).catch(ignoreNotRunning);
+        try {
+          await this.o.runtime.wait(id, timeoutS * 1000);
+        } catch (err) {
+          if (!(err instanceof SkiffError && err.kind === "DeadlineExceeded")) throw err;
+        }
+      }
+      await this.o.runtime.kill(id, "SIGKILL", { all: true }).catch(ignoreNotRunning);
+    }
+    await this.o.runtime.wait(id, 10_000);
+    await this.get(id);
+    this.o.log.info({ container_id: id }, "container stopped");
+  }
+
+  /** Idempotent: a missing container is not an error. */
+  async remove(id: string): Promise<void> {
+    const row = this.o.store.get("SELECT id FROM containers WHERE id = ?", id);
+    if (!row) return;
+    await this.o.runtime.delete(id, { force: true });
+    const rootfs = join(this.containerDir(id), "rootfs");
+    await unmountAll(rootfs);
+    try {
+      await this.o.snapshotter.remove(id);
+    } catch (err) {
+      if (!(err instanceof SkiffError && err.kind === "NotFound")) throw err;
+    }
+    rmSync(this.containerDir(id), { recursive: true, force: true });
+    this.o.store.run("DELETE FROM containers WHERE id = ?", id);
+    this.o.log.info({ container_id: id }, "container removed");
+  }
+
+  async list(): Promise<ContainerRecord[]> {
+    const rows = this.o.store.all(
+      "SELECT * FROM containers WHERE state != 'creating' ORDER BY created_ns",
+    );
+    const records = rows.map(toRecord);
+    for (const r of records)
+      if (r.state === "created" || r.state === "running") await this.observeExit(r);
+    return records;
+  }
+
+  idsOfSandbox(sandboxId: string): string[] {
+    return this.o.store
+      .all("SELECT id FROM containers WHERE sandbox_id = ?", sandboxId)
+      .map((r) => String(r["id"]));
+  }
+
+  usesImage(imageId: string): boolean {
+    return (
+      this.o.store.get("SELECT 1 AS x FROM containers WHERE image_id = ? LIMIT 1", imageId) !==
+      undefined
+    );
+  }
+
+  async updateResources(
+    id: string,
+    resources: LinuxContainerResources__Output | null,
+  ): Promise<void> {
+    const record = await this.get(id);
+    if (record.state === "exited") throw failedPrecondition(`container ${id} has exited`);
+    await this.o.runtime.update(id, containerResources(resources));
+    if (resources && record.config.linux) {
+      record.config.linux.resources = resources;
+      this.o.store.run(
+        "UPDATE containers SET config = ? WHERE id = ?",
+        JSON.stringify(record.config),
+        id,
+      );
+    }
+  }
+
+  async reopenLog(id: string): Promise<void> {
+    const record = await this.get(id);
+    if (record.state !== "running") throw failedPrecondition(`container ${id} is not running`);
+    const { reopenContainerLog } = await import("../../core/shim/shim-client.js");
+    reopenContainerLog(this.containerDir(id));
+  }
+
+  /** Runs `cmd` in the container; stdout and stderr are each capped (CVE-2022-31030). */
+  async execSync(id: string, cmd: string[], timeoutS: number): Promise<ExecSyncResult> {
+    const record = await this.get(id);
+    if (record.state !== "running") throw failedPrecondition(`container ${id} is not running`);
+    if (cmd.length === 0) throw invalidArgument("cmd: required");
+    const { child, result } = await this.o.runtime.exec(id, {
+      args: cmd,
+      cwd: "",
+      user: undefined as never,
+    });
+    // Each stream keeps at most execSyncCap bytes, the truncation note included.
+    const collect = (stream: NodeJS.ReadableStream | null) => {
+      const keep = execSyncCap - truncatedNote.length;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      stream?.on("data", (chunk: Buffer) => {
+        const room = keep - size;
+        if (chunk.length > room) truncated = true;
+        if (room <= 0) return;
+        chunks.push(chunk.subarray(0, room));
+        size += Math.min(room, chunk.length);
+      });
+      return () => Buffer.concat(truncated ? [...chunks, truncatedNote] : chunks);
+    };
+    const stdout = collect(child.stdout);
+    const stderr = collect(child.stderr);
+    child.stdin?.end();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      if (timeoutS > 0) timer = setTimeout(() => resolve("timeout"), timeoutS * 1000);
+    });
+    const outcome = await Promise.race([result, timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      child.kill("SIGKILL");
+      await result.catch(() => undefined);
+      throw new SkiffError(
+        "DeadlineExceeded",
+        `command timed out after ${timeoutS}s in container ${id}`,
+      );
+    }
+    await Promise.all([streamEnd(child.stdout), streamEnd(child.stderr)]);
+    return { stdout: stdout(), stderr: stderr(), exitCode: outcome.exitCode };
+  }
+
+  async stats(id: string): Promise<{
+    record: ContainerRecord;
+    stats: Awaited<ReturnType<ContainerRuntime["stats"]>> | undefined;
+    writableBytes: number;
+    writableInodes: number;
+  }> {
+    const record = await this.get(id);
+    let stats;
+    try {
+      stats = record.state === "exited" ? undefined : await this.o.runtime.stats(id);
+    } catch {
+      stats = undefined;
+    }
+    let usage = { size: 0, inodes: 0 };
+    try {
+      usage = await this.o.snapshotter.usage(id);
+    } catch {
+      // removed meanwhile
+    }
+    return { record, stats, writableBytes: usage.size, writableInodes: usage.inodes };
+  }
+
+  /** Ids of containers whose directory exists but whose row does not (crash leftovers). */
+  strayDirectories(): string[] {
+    const known = new Set(
+      this.o.store.all("SELECT id FROM containers").map((r) => String(r["id"])),
+    );
+    return readdirSync(this.o.dir).filter((d) => !known.has(d));
+  }
+}
+
+function streamEnd(stream: NodeJS.ReadableStream | null): Promise<void> {
+  if (!stream || (stream as unknown as { readableEnded?: boolean }).readableEnded)
+    return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+  });
+}
+
+function ignoreNotRunning(err: unknown): void {
+  if (err instanceof SkiffError && (err.kind === "FailedPrecondition" || err.kind === "NotFound"))
+    return;
+  throw err;
+}
+
+/** The config's stop signal (CRI enum SIGNAL_<NAME>), else SIGTERM. */
+function stopSignal(config: ContainerConfig__Output): NodeJS.Signals | number {
+  const name = String(config.stop_signal ?? "").replace(/^SIGNAL_/, "");
+  if (name === "" || name === "RUNTIME_DEFAULT") return "SIGTERM";
+  return name as NodeJS.Signals;
+}
+
+function toRecord(row: Record<string, unknown>): ContainerRecord {
+  return {
+    id: String(row["id"]),
+    sandboxId: String(row["sandbox_id"]),
+    name: String(row["name"]),
+    imageId: String(row["image_id"]),
+    imageRef: String(row["image_ref"]),
+    state: String(row["state"]) as ContainerStateName,
+    config: JSON.parse(String(row["config"]), reviveBuffers) as ContainerConfig__Output,
+    logPath: String(row["log_path"]),
+    createdNs: BigInt(String(row["created_ns"])),
+    startedNs: BigInt(String(row["started_ns"])),
+    finishedNs: BigInt(String(row["finished_ns"])),
+    exitCode: Number(row["exit_code"]),
+    reason: String(row["reason"]),
+    message: String(row["message"]),
+  };
+}
+
+/** JSON.stringify writes Buffers (env values are bytes in the CRI) as {type, data}. */
+function reviveBuffers(_key: string, value: unknown): unknown {
+  if (
+    value &&
+    typeof value === "object" &&
+    (value as { type?: string }).type === "Buffer" &&
+    Array.isArray((value as { data?: unknown }).data)
+  ) {
+    return Buffer.from((value as { data: number[] }).data);
+  }
+  return value;
+}
+
+function deviceOf(path: string): HostDevice | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : undefined;
+  if (!type) return undefined;
+  const rdev = st.rdev;
+  return {
+    path,
+    type,
+    major: Number((BigInt(rdev) >> 8n) & 0xfffn),
+    minor: Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & 0xfff00n)),
+    fileMode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+  };
+}
+
+const hostDevice = (path: string): HostDevice | undefined => deviceOf(path);
+
+function allHostDevices(): HostDevice[] {
+  const out: HostDevice[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (
+        e.isDirectory() &&
+        depth < 3 &&
+        e.name !== "pts" &&
+        e.name !== "shm" &&
+        e.name !== "mqueue"
+      )
+        walk(path, depth + 1);
+      else if (e.isCharacterDevice() || e.isBlockDevice()) {
+        const d = deviceOf(path);
+        if (d && path !== "/dev/console" && path !== "/dev/ptmx") out.push(d);
+      }
+    }
+  };
+  walk("/dev", 0);
+  return out;
+}

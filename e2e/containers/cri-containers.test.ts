@@ -1,0 +1,284 @@
+/**
+ * CRI containers in a real skiff-cri: a host-network pod (no CNI needed here), a busybox
+ * image from a real registry, and the container lifecycle through gRPC and crictl.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { status } from "@grpc/grpc-js";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { rpc } from "../../cri/src/cli/client.js";
+import { startRegistry, type TestRegistry } from "../harness/registry.js";
+import { busyboxImage, pushImage } from "../harness/images.js";
+import {
+  removeDirs,
+  startDaemon,
+  tempDirs,
+  toolPath,
+  type DaemonDirs,
+  type RunningDaemon,
+} from "../harness/skiff-cri.js";
+
+let registry: TestRegistry;
+let dirs: DaemonDirs;
+let daemon: RunningDaemon;
+let image: string;
+let podId: string;
+let logDir: string;
+let crictl: string;
+
+const runtime = <T>(method: string, request: object) =>
+  rpc<T>(daemon.clients.runtime, method, request);
+
+const podConfig = (name: string) => ({
+  metadata: { name, namespace: "e2e", uid: `uid-${name}`, attempt: 0 },
+  log_directory: logDir,
+  linux: {
+    security_context: { namespace_options: { network: "NODE", pid: "CONTAINER", ipc: "POD" } },
+  },
+});
+
+const containerConfig = (name: string, args: string[], extra: object = {}) => ({
+  metadata: { name, attempt: 0 },
+  image: { image },
+  command: args,
+  log_path: `${name}.log`,
+  labels: { app: name },
+  ...extra,
+});
+
+async function createStarted(name: string, args: string[], extra: object = {}): Promise<string> {
+  const { container_id } = await runtime<{ container_id: string }>("CreateContainer", {
+    pod_sandbox_id: podId,
+    config: containerConfig(name, args, extra),
+    sandbox_config: podConfig("p1"),
+  });
+  await runtime("StartContainer", { container_id });
+  return container_id;
+}
+
+async function statusOf(id: string) {
+  return (
+    await runtime<{
+      status: { state: string; exit_code: number; reason: string; log_path: string };
+    }>("ContainerStatus", { container_id: id })
+  ).status;
+}
+
+async function waitExited(id: string) {
+  for (let i = 0; i < 100; i++) {
+    const s = await statusOf(id);
+    if (s.state === "CONTAINER_EXITED") return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`container ${id} did not exit`);
+}
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  image = `${registry.host}/library/busybox:latest`;
+  await pushImage(registry, "library/busybox", "latest", busyboxImage("gzip"));
+  dirs = tempDirs();
+  logDir = join(dirs.dir, "logs");
+  mkdirSync(logDir);
+  daemon = await startDaemon(dirs);
+  crictl = toolPath("crictl");
+  await rpc(daemon.clients.image, "PullImage", { image: { image } });
+  podId = (await runtime<{ pod_sandbox_id: string }>("RunPodSandbox", { config: podConfig("p1") }))
+    .pod_sandbox_id;
+});
+
+afterAll(async () => {
+  if (daemon) {
+    try {
+      await runtime("StopPodSandbox", { pod_sandbox_id: podId });
+      await runtime("RemovePodSandbox", { pod_sandbox_id: podId });
+    } catch {
+      // reported by the tests
+    }
+    await daemon.stop();
+  }
+  if (dirs) {
+    spawnSync("sh", [
+      "-c",
+      `grep ' ${dirs.dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount`,
+    ]);
+    removeDirs(dirs);
+  }
+  await registry?.stop();
+});
+
+describe("CRI containers", () => {
+  test("create, start: running, its output in the CRI log format", async () => {
+    const id = await createStarted("hello", ["sh", "-c", "echo hello; echo oops >&2; sleep 1000"]);
+    expect((await statusOf(id)).state).toBe("CONTAINER_RUNNING");
+    const log = join(logDir, "hello.log");
+    for (
+      let i = 0;
+      i < 50 && !(existsSync(log) && readFileSync(log, "utf8").includes("oops"));
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const lines = readFileSync(log, "utf8").trim().split("\n");
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z stdout F hello$/),
+        expect.stringMatching(/^\S+ stderr F oops$/),
+      ]),
+    );
+    await runtime("StopContainer", { container_id: id, timeout: 1 });
+    const exited = await statusOf(id);
+    expect(exited.state).toBe("CONTAINER_EXITED");
+    expect(exited.exit_code).toBe(137); // sleep as pid 1 ignores SIGTERM: killed after the grace period
+    await runtime("RemoveContainer", { container_id: id });
+    await runtime("RemoveContainer", { container_id: id });
+    await expect(statusOf(id)).rejects.toMatchObject({ code: status.NOT_FOUND });
+  });
+
+  test("exit codes and reasons: Completed, Error", async () => {
+    const ok = await createStarted("ok", ["true"]);
+    const bad = await createStarted("bad", ["sh", "-c", "exit 3"]);
+    expect(await waitExited(ok)).toMatchObject({ exit_code: 0, reason: "Completed" });
+    expect(await waitExited(bad)).toMatchObject({ exit_code: 3, reason: "Error" });
+    for (const id of [ok, bad]) await runtime("RemoveContainer", { container_id: id });
+  });
+
+  test("ExecSync: output, exit code, the container's view", async () => {
+    const id = await createStarted("exec", ["sleep", "1000"], {
+      envs: [{ key: "GREETING", value: Buffer.from("hi") }],
+    });
+    const r = await runtime<{ stdout: Buffer; stderr: Buffer; exit_code: number }>("ExecSync", {
+      container_id: id,
+      cmd: ["sh", "-c", "echo $GREETING; cat /proc/1/cmdline | tr '\\0' ' '; echo err >&2; exit 2"],
+      timeout: 10,
+    });
+    expect(r.stdout.toString()).toBe("hi\nsleep 1000 ");
+    expect(r.stderr.toString()).toBe("err\n");
+    expect(r.exit_code).toBe(2);
+    await expect(
+      runtime("ExecSync", { container_id: id, cmd: ["sleep", "10"], timeout: 1 }),
+    ).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await runtime("RemoveContainer", { container_id: id });
+  });
+
+  test("ExecSync output is capped at 16 MiB and says so (CVE-2022-31030)", async () => {
+    const id = await createStarted("flood", ["sleep", "1000"]);
+    const r = await runtime<{ stdout: Buffer; exit_code: number }>("ExecSync", {
+      container_id: id,
+      cmd: ["sh", "-c", "head -c 20000000 /dev/zero"],
+      timeout: 30,
+    });
+    expect(r.stdout.length).toBeLessThan(16 * 1024 * 1024 + 100);
+    expect(r.stdout.subarray(-60).toString()).toContain("output truncated");
+    await runtime("RemoveContainer", { container_id: id });
+  }, 60_000);
+
+  test("ListContainers filters by id prefix, state, pod and labels", async () => {
+    const a = await createStarted("list-a", ["sleep", "1000"]);
+    const { containers } = await runtime<{ containers: { id: string }[] }>("ListContainers", {
+      filter: {
+        label_selector: { app: "list-a" },
+        state: { state: "CONTAINER_RUNNING" },
+        pod_sandbox_id: podId,
+      },
+    });
+    expect(containers.map((c) => c.id)).toEqual([a]);
+    const byPrefix = await runtime<{ containers: { id: string }[] }>("ListContainers", {
+      filter: { id: a.slice(0, 12) },
+    });
+    expect(byPrefix.containers.map((c) => c.id)).toEqual([a]);
+    const stats = await runtime<{
+      stats: {
+        cpu: { usage_core_nano_seconds: { value: string } };
+        memory: { working_set_bytes: { value: string } };
+      };
+    }>("ContainerStats", { container_id: a });
+    expect(Number(stats.stats.memory.working_set_bytes.value)).toBeGreaterThan(0);
+    await runtime("RemoveContainer", { container_id: a });
+  });
+
+  test("an image in use cannot be removed", async () => {
+    const id = await createStarted("holder", ["sleep", "1000"]);
+    await expect(
+      rpc(daemon.clients.image, "RemoveImage", { image: { image } }),
+    ).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+    });
+    await runtime("RemoveContainer", { container_id: id });
+  });
+
+  test("bad input: unknown pod, missing image, missing names", async () => {
+    await expect(
+      runtime("CreateContainer", {
+        pod_sandbox_id: "nope",
+        config: containerConfig("x", ["true"]),
+      }),
+    ).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(
+      runtime("CreateContainer", {
+        pod_sandbox_id: podId,
+        config: { ...containerConfig("x", ["true"]), image: { image: `${registry.host}/none:1` } },
+      }),
+    ).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(
+      runtime("CreateContainer", {
+        pod_sandbox_id: podId,
+        config: { ...containerConfig("x", ["true"]), metadata: {} },
+      }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(runtime("StartContainer", { container_id: "nope" })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+    });
+    const { containers } = await runtime<{ containers: unknown[] }>("ListContainers", {});
+    expect(containers).toEqual([]);
+  });
+
+  test("crictl create, start, logs, exec, stop, rm", () => {
+    const dir = join(dirs.dir, "crictl");
+    mkdirSync(dir, { recursive: true });
+    const pod = join(dir, "pod.json");
+    const ctr = join(dir, "ctr.json");
+    spawnSync("sh", [
+      "-c",
+      `cat > ${pod} <<'X'\n${JSON.stringify({
+        ...podConfig("p1"),
+        // crictl's JSON takes the enums as numbers: NODE = 2, CONTAINER = 1, POD = 0
+        linux: { security_context: { namespace_options: { network: 2, pid: 1, ipc: 0 } } },
+      })}\nX`,
+    ]);
+    spawnSync("sh", [
+      "-c",
+      `cat > ${ctr} <<'X'\n${JSON.stringify(containerConfig("cli", ["sh", "-c", "echo from-crictl; sleep 1000"]))}\nX`,
+    ]);
+    const run = (...args: string[]) =>
+      spawnSync(
+        crictl,
+        [
+          "--runtime-endpoint",
+          `unix://${dirs.socket}`,
+          "--image-endpoint",
+          `unix://${dirs.socket}`,
+          ...args,
+        ],
+        {
+          encoding: "utf8",
+          timeout: 30_000,
+        },
+      );
+    const created = run("create", podId, ctr, pod);
+    expect([created.status, created.stderr]).toEqual([
+      0,
+      expect.not.stringContaining("level=error"),
+    ]);
+    const id = created.stdout.trim();
+    expect(run("start", id).status).toBe(0);
+    spawnSync("sleep", ["0.3"]);
+    expect(run("logs", id).stdout).toBe("from-crictl\n");
+    const exec = run("exec", "-s", id, "echo", "inside");
+    expect(exec.stdout.trim()).toBe("inside"); // crictl adds its own newlines
+    expect(run("ps").stdout).toContain(id.slice(0, 13));
+    expect(run("stop", "-t", "1", id).status).toBe(0);
+    expect(run("rm", id).status).toBe(0);
+  });
+});
