@@ -198,6 +198,37 @@ describe("CRI containers", () => {
     await runtime("RemoveContainer", { container_id: a });
   });
 
+  test("GetContainerEvents streams created, started, stopped, deleted", async () => {
+    const events: {
+      container_id: string;
+      container_event_type: string;
+      containers_statuses: unknown[];
+    }[] = [];
+    const stream = (
+      daemon.clients.runtime as unknown as {
+        getContainerEvents(r: object): NodeJS.EventEmitter & { cancel(): void };
+      }
+    ).getContainerEvents({});
+    stream.on("data", (e: (typeof events)[number]) => events.push(e));
+    stream.on("error", () => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const id = await createStarted("evented", ["sh", "-c", "sleep 0.2"]);
+    await waitExited(id);
+    await runtime("RemoveContainer", { container_id: id });
+    for (let i = 0; i < 50 && events.filter((e) => e.container_id === id).length < 4; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stream.cancel();
+    const mine = events.filter((e) => e.container_id === id);
+    expect(mine.map((e) => e.container_event_type)).toEqual([
+      "CONTAINER_CREATED_EVENT",
+      "CONTAINER_STARTED_EVENT",
+      "CONTAINER_STOPPED_EVENT",
+      "CONTAINER_DELETED_EVENT",
+    ]);
+    expect(mine[1]?.containers_statuses.length).toBeGreaterThan(0);
+  });
+
   test("an image in use cannot be removed", async () => {
     const id = await createStarted("holder", ["sleep", "1000"]);
     await expect(

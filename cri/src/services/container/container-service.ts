@@ -12,6 +12,7 @@
  * besides and the exit as first seen. Every create step records its undo.
  */
 import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ContainerRuntime } from "../../core/container/runtime.js";
@@ -94,12 +95,48 @@ const truncatedNote = Buffer.from("\n[output truncated: more than 16 MiB]\n");
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
+export type ContainerEventType = "created" | "started" | "stopped" | "deleted";
+
+export interface ContainerEvent {
+  containerId: string;
+  sandboxId: string;
+  type: ContainerEventType;
+  atNs: bigint;
+}
+
 export class ContainerService {
   private readonly o: ContainerServiceOptions;
+  /** Lifecycle events for GetContainerEvents (kubelet's evented PLEG). */
+  readonly events = new EventEmitter<{ event: [ContainerEvent] }>();
+  private exitWatch: NodeJS.Timeout | undefined;
 
   constructor(options: ContainerServiceOptions) {
     this.o = options;
     mkdirSync(options.dir, { recursive: true, mode: 0o711 });
+    this.events.setMaxListeners(0);
+  }
+
+  private emit(record: Pick<ContainerRecord, "id" | "sandboxId">, type: ContainerEventType): void {
+    this.events.emit("event", {
+      containerId: record.id,
+      sandboxId: record.sandboxId,
+      type,
+      atNs: nowNs(),
+    });
+  }
+
+  /**
+   * While someone listens for events, notice exits nobody asked about: every second the
+   * running containers' exit files are read (a stat each).
+   */
+  watchExits(enable: boolean): void {
+    if (enable && !this.exitWatch) {
+      this.exitWatch = setInterval(() => void this.list().catch(() => undefined), 1000);
+      this.exitWatch.unref();
+    } else if (!enable && this.exitWatch) {
+      clearInterval(this.exitWatch);
+      this.exitWatch = undefined;
+    }
   }
 
   private containerDir(id: string): string {
@@ -177,6 +214,7 @@ export class ContainerService {
       await this.o.runtime.create(id, dir, spec, createOptions);
       undo.push(() => this.o.runtime.delete(id, { force: true }));
       this.o.store.run("UPDATE containers SET state = 'created' WHERE id = ?", id);
+      this.emit(record, "created");
       this.o.log.info({ container_id: id, pod_sandbox_id: sandboxId, name }, "container created");
       return id;
     } catch (err) {
@@ -250,6 +288,7 @@ export class ContainerService {
       record.message,
       record.id,
     );
+    this.emit(record, "stopped");
   }
 
   async start(id: string): Promise<void> {
@@ -263,6 +302,7 @@ export class ContainerService {
       started.toString(),
       id,
     );
+    this.emit(record, "started");
     this.o.log.info({ container_id: id }, "container started");
   }
 
@@ -291,8 +331,9 @@ export class ContainerService {
 
   /** Idempotent: a missing container is not an error. */
   async remove(id: string): Promise<void> {
-    const row = this.o.store.get("SELECT id FROM containers WHERE id = ?", id);
+    const row = this.o.store.get("SELECT id, sandbox_id FROM containers WHERE id = ?", id);
     if (!row) return;
+    const sandboxId = String(row["sandbox_id"]);
     await this.o.runtime.delete(id, { force: true });
     const rootfs = join(this.containerDir(id), "rootfs");
     await unmountAll(rootfs);
@@ -303,6 +344,7 @@ export class ContainerService {
     }
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.o.store.run("DELETE FROM containers WHERE id = ?", id);
+    this.emit({ id, sandboxId }, "deleted");
     this.o.log.info({ container_id: id }, "container removed");
   }
 
@@ -419,6 +461,36 @@ export class ContainerService {
       // removed meanwhile
     }
     return { record, stats, writableBytes: usage.size, writableInodes: usage.inodes };
+  }
+
+  /**
+   * After a restart: a row left "creating" by a crash is rolled back, and directories,
+   * mounts and snapshots no row owns are removed. Containers that ran on are kept: their
+   * monitors kept running and their exit files tell what happened meanwhile.
+   */
+  async recover(): Promise<{ rolledBack: string[]; strays: string[] }> {
+    const rolledBack = this.o.store
+      .all("SELECT id FROM containers WHERE state = 'creating'")
+      .map((r) => String(r["id"]));
+    for (const id of rolledBack) {
+      await this.o.runtime.delete(id, { force: true }).catch(() => undefined);
+      await this.forget(id);
+    }
+    const strays = this.strayDirectories();
+    for (const id of strays) await this.forget(id);
+    await this.list();
+    return { rolledBack, strays };
+  }
+
+  private async forget(id: string): Promise<void> {
+    await unmountAll(join(this.containerDir(id), "rootfs"));
+    try {
+      await this.o.snapshotter.remove(id);
+    } catch (err) {
+      if (!(err instanceof SkiffError && err.kind === "NotFound")) throw err;
+    }
+    rmSync(this.containerDir(id), { recursive: true, force: true });
+    this.o.store.run("DELETE FROM containers WHERE id = ?", id);
   }
 
   /** Ids of containers whose directory exists but whose row does not (crash leftovers). */

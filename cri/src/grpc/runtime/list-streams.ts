@@ -1,0 +1,55 @@
+/**
+ * The v0.37 Stream* list calls (KEP-5825): the List answers in bounded messages, so a
+ * node with many objects never hits the gRPC message size limit.
+ */
+import type { StreamContainersRequest__Output } from "../../generated/runtime/v1/StreamContainersRequest.js";
+import type { StreamContainersResponse } from "../../generated/runtime/v1/StreamContainersResponse.js";
+import type { StreamContainerStatsRequest__Output } from "../../generated/runtime/v1/StreamContainerStatsRequest.js";
+import type { StreamContainerStatsResponse } from "../../generated/runtime/v1/StreamContainerStatsResponse.js";
+import type { StreamPodSandboxMetricsRequest__Output } from "../../generated/runtime/v1/StreamPodSandboxMetricsRequest.js";
+import type { StreamPodSandboxMetricsResponse } from "../../generated/runtime/v1/StreamPodSandboxMetricsResponse.js";
+import type { Services } from "../context.js";
+import type { HandlerTable, ServerStreamHandler, UnaryHandler } from "../instrument.js";
+import { listContainers } from "./container-list.js";
+import { listContainerStats } from "./container-stats.js";
+
+const perMessage = 500;
+
+async function sendInPieces<T>(items: T[], send: (piece: T[]) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += perMessage) await send(items.slice(i, i + perMessage));
+}
+
+export const streamContainers =
+  (
+    services: Services,
+  ): ServerStreamHandler<StreamContainersRequest__Output, StreamContainersResponse> =>
+  async (request, ctx, send) => {
+    const { containers } = await listContainers(services)({ filter: request.filter }, ctx);
+    await sendInPieces(containers ?? [], (piece) => send({ containers: piece }));
+  };
+
+export const streamContainerStats =
+  (
+    services: Services,
+  ): ServerStreamHandler<StreamContainerStatsRequest__Output, StreamContainerStatsResponse> =>
+  async (request, ctx, send) => {
+    const { stats } = await listContainerStats(services)({ filter: request.filter }, ctx);
+    await sendInPieces(stats ?? [], (piece) => send({ container_stats: piece }));
+  };
+
+/** Skiff defines no extra pod metrics (kubelet's cAdvisor-less metrics are optional). */
+export const streamPodSandboxMetrics: ServerStreamHandler<
+  StreamPodSandboxMetricsRequest__Output,
+  StreamPodSandboxMetricsResponse
+> = async () => undefined;
+
+const noMetrics: UnaryHandler<object, object> = () => ({ descriptors: [] });
+const noPodMetrics: UnaryHandler<object, object> = () => ({ pod_metrics: [] });
+
+export function metricHandlers(): HandlerTable {
+  return {
+    ListMetricDescriptors: noMetrics,
+    ListPodSandboxMetrics: noPodMetrics,
+    StreamPodSandboxMetrics: streamPodSandboxMetrics,
+  };
+}
