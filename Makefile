@@ -8,7 +8,7 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit \
-	root-tests tools run clean bench-runtime
+	root-tests tools run clean bench-runtime bench-operator crds
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -38,6 +38,7 @@ check-proto: setup ## fail if the vendored CRI proto or the generated types drif
 lint: setup ## eslint (import direction grpc → services → core, no cycles) and prettier
 	@eslint --max-warnings 0 .
 	@prettier --check --log-level warn .
+	@tsc -b && node dist/operator/src/apis/v1alpha1/gen-crds.js --check
 
 typecheck: setup ## tsc without emitting
 	@tsc -p tsconfig.json --noEmit
@@ -46,7 +47,7 @@ tools: ## build and cache the pinned Go tools (crictl, critest, kube-*, etcd)
 	@e2e/tools/build-tools.sh
 
 test: setup-test build ## set-up for tests, then every test (lint, proto check, unit, root, e2e)
-	@e2e/tools/build-tools.sh crictl
+	@e2e/tools/build-tools.sh crictl etcd kube-apiserver kube-controller-manager kubectl
 	@$(MAKE) -s lint check-proto
 	@scripts/run-tests.sh
 
@@ -55,6 +56,13 @@ unit: build ## only the unit tests (no root, no daemons)
 
 bench-runtime: build ## /bin/true through the core, skiff-oci, runc and crun; monitor PSS (RUNS=30)
 	@node dist/e2e/bench/runtime.js
+
+bench-operator: build ## 1,000 Registry + 1,000 BuildJob on a real control plane: time, RSS, CPU, API requests/object
+	@e2e/tools/build-tools.sh etcd kube-apiserver kube-controller-manager kubectl
+	@node dist/e2e/bench/operator.js
+
+crds: ts ## regenerate manifests/crds/ from operator/src/apis/v1alpha1
+	@node dist/operator/src/apis/v1alpha1/gen-crds.js
 
 run: build ## set up, then skiff-cri in the foreground on /run/skiff/cri.sock
 	@exec bin/skiff-cri
