@@ -52,8 +52,10 @@ export function runtimeStatus(sources: RuntimeStatusSources, verbose: boolean): 
   return {
     status: { conditions },
     info,
+    // Recursive read-only mounts are made with mount_setattr(AT_RECURSIVE) by skiff-shim;
+    // user namespaces for pods are not implemented, so they are not advertised.
     runtime_handlers: [
-      { name: "", features: { recursive_read_only_mounts: false, user_namespaces: false } },
+      { name: "", features: { recursive_read_only_mounts: true, user_namespaces: false } },
     ],
     features: {
       supplemental_groups_policy: false,
