@@ -8,7 +8,7 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit \
-	root-tests tools run clean bench-runtime bench-operator crds
+	root-tests tools run clean bench-runtime bench-operator bench-stream crds
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -56,6 +56,9 @@ unit: build ## only the unit tests (no root, no daemons)
 
 bench-runtime: build ## /bin/true through the core, skiff-oci, runc and crun; monitor PSS (RUNS=30)
 	@node dist/e2e/bench/runtime.js
+
+bench-stream: build ## crictl exec latency, 100 MB exec stdout, port-forward MB/s and connect latency (RUNS=30)
+	@node dist/e2e/bench/stream.js
 
 bench-operator: build ## 1,000 Registry + 1,000 BuildJob on a real control plane: time, RSS, CPU, API requests/object
 	@e2e/tools/build-tools.sh etcd kube-apiserver kube-controller-manager kubectl

@@ -6,6 +6,8 @@
  *   skiff-shim create   plan on fd 3, status on fd 4 (fallback: stderr)
  *   skiff-shim exec     plan on fd 3, status on fd 4; the process gets fds 0-2 (or a pty)
  *   skiff-shim unpack   layer tar on stdin (protocol in unpack.c)
+ *   skiff-shim port-forward NETNS PORT   relay stdin/stdout to 127.0.0.1:PORT inside NETNS
+ *                       (protocol in portforward.c)
  *   skiff-shim --version
  *
  * PLAN FORMAT (fd 3, read to EOF, at most 1 MiB)
@@ -552,6 +554,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "unpack") == 0)
 		return unpack_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "port-forward") == 0)
+		return portforward_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "create") == 0)
 		create_main(argv);
 	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
@@ -560,6 +564,6 @@ int main(int argc, char **argv)
 		reexec_sealed(argv, false);
 		exec_main();
 	}
-	fprintf(stderr, "usage: skiff-shim create|exec|unpack|--version\n");
+	fprintf(stderr, "usage: skiff-shim create|exec|unpack|port-forward|--version\n");
 	return 2;
 }

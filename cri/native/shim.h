@@ -77,4 +77,7 @@ __attribute__((noreturn)) void monitor_run(pid_t pid, int sync, int in_w, int ou
 __attribute__((noreturn)) void exec_main(void);
 void reexec_sealed(char **argv, bool plan_in_memory);
 
+/* portforward.c: skiff-shim port-forward NETNS PORT */
+int portforward_main(int argc, char **argv);
+
 #endif

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { status } from "@grpc/grpc-js";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { get } from "node:http";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { rpc } from "../../cri/src/cli/client.js";
@@ -227,6 +228,67 @@ describe("CRI containers", () => {
       "CONTAINER_DELETED_EVENT",
     ]);
     expect(mine[1]?.containers_statuses.length).toBeGreaterThan(0);
+  });
+
+  test("streaming through crictl: exec, exec -i, attach, port-forward", async () => {
+    const cli = (args: string[], input?: string) =>
+      spawnSync(
+        crictl,
+        [
+          "--runtime-endpoint",
+          `unix://${dirs.socket}`,
+          "--image-endpoint",
+          `unix://${dirs.socket}`,
+          ...args,
+        ],
+        {
+          encoding: "utf8",
+          timeout: 30_000,
+          ...(input === undefined ? {} : { input }),
+        },
+      );
+    const port = 20000 + (process.pid % 20000);
+    const id = await createStarted("web", [
+      "sh",
+      "-c",
+      `echo hi > /tmp/index.html; while true; do echo tick; sleep 0.2; done & httpd -f -p ${port} -h /tmp`,
+    ]);
+    const exec = cli(["exec", id, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(exec.stdout).toBe("out\n");
+    expect(exec.stderr).toContain("err\n");
+    expect(exec.status).toBe(3);
+    expect(cli(["exec", "-i", id, "cat"], "through stdin\n").stdout).toBe("through stdin\n");
+
+    const attached = spawn(crictl, ["--runtime-endpoint", `unix://${dirs.socket}`, "attach", id]);
+    let attachOut = "";
+    attached.stdout.on("data", (d) => (attachOut += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    attached.kill("SIGINT");
+    expect(attachOut).toContain("tick");
+
+    const local = port + 1;
+    const forward = spawn(crictl, [
+      "--runtime-endpoint",
+      `unix://${dirs.socket}`,
+      "port-forward",
+      podId,
+      `${local}:${port}`,
+    ]);
+    let forwardOut = "";
+    forward.stdout.on("data", (d) => (forwardOut += d));
+    forward.stderr.on("data", (d) => (forwardOut += d));
+    for (let i = 0; i < 50 && !forwardOut.includes("Forwarding from"); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const body = await new Promise<string>((resolve, reject) => {
+      get(`http://127.0.0.1:${local}/index.html`, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve(text));
+      }).on("error", reject);
+    });
+    forward.kill("SIGINT");
+    expect(body).toBe("hi\n");
+    await runtime("RemoveContainer", { container_id: id });
   });
 
   test("an image in use cannot be removed", async () => {

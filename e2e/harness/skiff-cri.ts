@@ -3,7 +3,16 @@
  * stops them, removing what they leave.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes, randomInt } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { connect, rpc, type SkiffClients } from "../../cri/src/cli/client.js";
@@ -53,10 +62,18 @@ export interface RunningDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts skiff-cri and waits until it answers Version. */
-export async function startDaemon(dirs: DaemonDirs, extra: string[] = []): Promise<RunningDaemon> {
+/**
+ * Starts skiff-cri and waits until it answers Version. `env` adds variables (e.g. the
+ * SKIFF_TEST_CRASH_AT test hook).
+ */
+export async function startDaemon(
+  dirs: DaemonDirs,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningDaemon> {
   const child = spawn(bin("skiff-cri"), [...daemonArgs(dirs), ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
@@ -113,4 +130,117 @@ export function toolPath(name: string): string {
   if (result.status !== 0)
     throw new Error(`build-tools.sh --path ${name} failed:\n${result.stderr}`);
   return result.stdout.trim();
+}
+
+/**
+ * A CNI bridge network for one test file, with Debian's plugins from /usr/lib/cni: a
+ * bridge and a 10.x.y.0/24 that exist only on this machine (ipMasq off: nothing routed
+ * off it), host-local allocations in a temp dir. `gateway: true` gives the bridge an
+ * address (the host reaches pods; the plugin turns ip_forward on); `portmap: true` adds
+ * the portmap plugin for hostPorts. cleanup() deletes the bridge, restores ip_forward
+ * and removes the iptables rules and chains the plugins added.
+ */
+export interface BridgeNetwork {
+  name: string;
+  bridge: string;
+  subnet: string;
+  /** "10.x.y" */
+  prefix: string;
+  gateway: string;
+  ipamDir: string;
+  conflist: Record<string, unknown>;
+  /** Writes the conflist into the daemon's --cni-conf-dir. */
+  install(dirs: DaemonDirs): void;
+  /** Addresses host-local has allocated. */
+  allocated(): string[];
+  /** Interfaces enslaved to the bridge (the pods' host-side veths). */
+  veths(): string[];
+  cleanup(): void;
+}
+
+export const cniBinArgs = ["--cni-bin-dir=/usr/lib/cni"];
+
+export function bridgeNetwork(
+  dir: string,
+  options: { gateway?: boolean; portmap?: boolean } = {},
+): BridgeNetwork {
+  const tag = randomBytes(3).toString("hex");
+  const prefix = `10.${randomInt(200, 250)}.${randomInt(1, 254)}`;
+  const name = `ske-${tag}`;
+  const bridge = `ske${tag}`;
+  const ipamDir = join(dir, "ipam");
+  const gateway = options.gateway ?? false;
+  const plugins: Record<string, unknown>[] = [
+    {
+      type: "bridge",
+      bridge,
+      isGateway: gateway,
+      ipMasq: false,
+      hairpinMode: true,
+      ipam: {
+        type: "host-local",
+        dataDir: ipamDir,
+        ranges: [[{ subnet: `${prefix}.0/24`, gateway: `${prefix}.1` }]],
+        ...(gateway ? { routes: [{ dst: "0.0.0.0/0" }] } : {}),
+      },
+    },
+  ];
+  if (options.portmap) plugins.push({ type: "portmap", capabilities: { portMappings: true } });
+  const conflist = { cniVersion: "1.0.0", name, plugins };
+  const ipForward = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
+  const before = new Map(["nat", "filter"].map((t) => [t, iptablesRules(t)]));
+  return {
+    name,
+    bridge,
+    subnet: `${prefix}.0/24`,
+    prefix,
+    gateway: `${prefix}.1`,
+    ipamDir,
+    conflist,
+    install: (dirs) => {
+      mkdirSync(join(dirs.dir, "net.d"), { recursive: true });
+      writeFileSync(join(dirs.dir, "net.d", `10-${name}.conflist`), JSON.stringify(conflist));
+    },
+    allocated: () => {
+      const d = join(ipamDir, name);
+      if (!existsSync(d)) return [];
+      return readdirSync(d).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
+    },
+    veths: () => {
+      const r = spawnSync("ip", ["-o", "link", "show", "master", bridge], { encoding: "utf8" });
+      if (r.status !== 0) return [];
+      return r.stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => (l.split(": ")[1] ?? "").split("@")[0] ?? "");
+    },
+    cleanup: () => {
+      spawnSync("ip", ["link", "del", bridge]);
+      writeFileSync("/proc/sys/net/ipv4/ip_forward", ipForward);
+      for (const [table, had] of before) restoreIptables(table, had);
+    },
+  };
+}
+
+function iptablesRules(table: string): string[] {
+  const r = spawnSync("iptables-save", ["-t", table], { encoding: "utf8" });
+  return r.stdout.split("\n").filter((l) => /^[-:]/.test(l));
+}
+
+/**
+ * Removes CNI rules and chains added since `had` was taken. portmap's shared
+ * CNI-HOSTPORT-* chains stay while another pod's mapping still uses them.
+ */
+function restoreIptables(table: string, had: string[]): void {
+  const known = new Set(had);
+  const now = iptablesRules(table);
+  const added = now.filter((l) => !known.has(l) && l.includes("CNI-"));
+  const chains = added.filter((l) => l.startsWith(":")).map((l) => l.slice(1).split(" ")[0] ?? "");
+  const busy = now.some((l) => l.startsWith("-A CNI-HOSTPORT-DNAT ") || l.startsWith("-A CNI-DN-"));
+  if (busy && !chains.includes("CNI-HOSTPORT-DNAT")) return;
+  for (const rule of added.filter((l) => l.startsWith("-A "))) {
+    spawnSync("sh", ["-c", `iptables -w -t ${table} -D ${rule.slice(3)}`]);
+  }
+  for (const chain of chains) spawnSync("iptables", ["-w", "-t", table, "-F", chain]);
+  for (const chain of chains) spawnSync("iptables", ["-w", "-t", table, "-X", chain]);
 }

@@ -5,16 +5,21 @@
  * removes what it created (directories it made, the socket) and throws an error naming
  * the problem.
  */
-import { accessSync, constants, rmSync } from "node:fs";
+import { accessSync, constants, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SystemError } from "../core/errors.js";
 import { makeDirs } from "../core/host/make-dirs.js";
 import type { Logger } from "../core/log.js";
 import { Store } from "../core/store/store.js";
 import { ConfigService } from "../services/config/config-service.js";
-import type { NetworkReadiness } from "../services/runtime/runtime-status.js";
+import type { SandboxService } from "../services/sandbox/sandbox-service.js";
+import { openSandboxService } from "../services/sandbox/open.js";
 import { GrpcServer } from "../grpc/server.js";
 import { openImageService } from "./images.js";
+import { ContainerRuntime } from "../core/container/runtime.js";
+import { ContainerService } from "../services/container/container-service.js";
+import { ContainerStreamBackend } from "../streaming/container-backend.js";
+import { StreamingServer } from "../streaming/server.js";
 import type { Gate } from "../grpc/instrument.js";
 import type { DaemonOptions } from "./options.js";
 
@@ -27,6 +32,9 @@ export class Daemon {
     readonly config: ConfigService,
     private readonly store: Store,
     private readonly server: GrpcServer,
+    readonly sandboxes: SandboxService,
+    /** Closes what serves beside gRPC: the CNI watcher, the streaming server. */
+    private readonly closeServices: () => Promise<void>,
   ) {}
 
   static async start(options: DaemonOptions, log: Logger): Promise<Daemon> {
@@ -41,12 +49,45 @@ export class Daemon {
       const gate: Gate = {
         notReady: () => (recovered ? undefined : "skiff-cri is starting: recovery is not done yet"),
       };
-      const network = (): NetworkReadiness => ({
-        ready: false,
-        reason: "NetworkPluginNotReady",
-        message: "skiff-cri does not set up pod networks through CNI yet",
+      const { sandboxes, cni } = openSandboxService({
+        root: options.root,
+        state: options.state,
+        cniConfDir: options.cniConfDir,
+        cniBinDirs: options.cniBinDirs,
+        store,
+        log,
       });
-      const images = await openImageService(options.root, store, config, log);
+      undo.push(() => {
+        cni.close();
+        void streaming.stop();
+      });
+      const { images, snapshotter } = await openImageService(options.root, store, config, log);
+      const containers = new ContainerService({
+        store,
+        runtime: new ContainerRuntime({ root: join(options.state, "containers"), log }),
+        images,
+        snapshotter,
+        pods: sandboxes,
+        dir: join(options.root, "containers"),
+        log,
+      });
+      sandboxes.setContainers(containers);
+      images.inUse = (id) => containers.usesImage(id);
+      const streaming = new StreamingServer({
+        backend: new ContainerStreamBackend(containers, sandboxes),
+        address: options.streamAddress,
+        logger: log,
+        ...(options.streamTlsCert && options.streamTlsKey
+          ? {
+              tls: {
+                cert: readFileSync(options.streamTlsCert),
+                key: readFileSync(options.streamTlsKey),
+              },
+            }
+          : {}),
+      });
+      await streaming.start();
+      undo.push(() => void streaming.stop());
       const server = await GrpcServer.listen({
         socket: options.socket,
         log,
@@ -54,13 +95,23 @@ export class Daemon {
         services: {
           config,
           images,
+          sandboxes,
+          containers,
+          streaming,
+          network: { setPodCidr: (cidrs) => cni.setPodCidr(cidrs) },
           status: {
-            network,
+            network: () => {
+              const readiness = cni.readiness();
+              return { ...readiness, message: readiness.message.replace(/^cni /, "CNI ") };
+            },
             info: () => ({ config: { ...options }, configFiles: config.current().config.files }),
           },
         },
       });
-      const daemon = new Daemon(options, log, config, store, server);
+      const daemon = new Daemon(options, log, config, store, server, sandboxes, async () => {
+        cni.close();
+        await streaming.stop();
+      });
       undo.push(() => void server.stop(0));
       await daemon.recover();
       recovered = true;
@@ -81,9 +132,22 @@ export class Daemon {
     }
   }
 
-  /** Reconciles the store with the machine. Nothing to reconcile until objects exist. */
+  /**
+   * Reconciles the store with the machine before any RPC is served: pod sandboxes
+   * (re-adopt live infra processes, mark dead ones NotReady, roll back half-created
+   * pods, remove leftovers no row knows).
+   */
   private async recover(): Promise<void> {
-    this.log.debug("recovery done");
+    const pods = await this.sandboxes.recover();
+    this.log.info(
+      {
+        adopted: pods.adopted.length,
+        notReady: pods.notReady.length,
+        rolledBack: pods.rolledBack.length,
+        leaked: pods.leaked,
+      },
+      "recovery done",
+    );
   }
 
   reloadConfig(): void {
@@ -98,6 +162,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.log.info("skiff-cri stopping");
       await this.server.stop(graceMs);
+      await this.closeServices();
       this.store.close();
       this.log.info("skiff-cri stopped");
     })();

@@ -18,6 +18,11 @@ export interface DaemonOptions {
   cniConfDir: string;
   cniBinDirs: string[];
   logLevel: Level;
+  /** host:port of the exec/attach/port-forward server ("127.0.0.1:0": loopback, a free port). */
+  streamAddress: string;
+  /** PEM files: serve the streaming URLs over https. */
+  streamTlsCert?: string;
+  streamTlsKey?: string;
 }
 
 export const defaults = {
@@ -28,6 +33,7 @@ export const defaults = {
   cniConfDir: "/etc/cni/net.d",
   cniBinDir: "/usr/lib/cni,/opt/cni/bin",
   logLevel: "info",
+  streamAddress: "127.0.0.1:0",
 } as const;
 
 export const usage = `usage: skiff-cri [flags]
@@ -45,6 +51,8 @@ flags:
   --cni-bin-dir DIRS    CNI plugin directories, comma-separated; may be repeated
                                                          (default ${defaults.cniBinDir})
   --log-level LEVEL     ${logLevels.join(", ")} (default ${defaults.logLevel})
+  --stream-address H:P  exec/attach/port-forward server     (default ${defaults.streamAddress}: a free port)
+  --stream-tls-cert F, --stream-tls-key F   serve the streaming URLs over TLS
   --version             print the version and exit
   -h, --help            print this help and exit
 
@@ -68,6 +76,9 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
         "cni-conf-dir": { type: "string" },
         "cni-bin-dir": { type: "string", multiple: true },
         "log-level": { type: "string" },
+        "stream-address": { type: "string" },
+        "stream-tls-cert": { type: "string" },
+        "stream-tls-key": { type: "string" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -96,17 +107,22 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
     .map((dir) => path("cni-bin-dir", dir, dir));
   if (binDirs.length === 0)
     throw new SkiffError("InvalidArgument", "--cni-bin-dir: no directory given");
-  return {
-    kind: "run",
-    options: {
-      socket: path("socket", v.socket, defaults.socket),
-      root: path("root", v.root, defaults.root),
-      state: path("state", v.state, defaults.state),
-      config: path("config", v.config, defaults.config),
-      configGiven: v.config !== undefined,
-      cniConfDir: path("cni-conf-dir", v["cni-conf-dir"], defaults.cniConfDir),
-      cniBinDirs: binDirs,
-      logLevel: level as Level,
-    },
+  if ((v["stream-tls-cert"] === undefined) !== (v["stream-tls-key"] === undefined)) {
+    throw new SkiffError("InvalidArgument", "--stream-tls-cert and --stream-tls-key go together");
+  }
+  const options: DaemonOptions = {
+    socket: path("socket", v.socket, defaults.socket),
+    root: path("root", v.root, defaults.root),
+    state: path("state", v.state, defaults.state),
+    config: path("config", v.config, defaults.config),
+    configGiven: v.config !== undefined,
+    cniConfDir: path("cni-conf-dir", v["cni-conf-dir"], defaults.cniConfDir),
+    cniBinDirs: binDirs,
+    logLevel: level as Level,
+    streamAddress: v["stream-address"] ?? defaults.streamAddress,
   };
+  if (v["stream-tls-cert"])
+    options.streamTlsCert = path("stream-tls-cert", v["stream-tls-cert"], "");
+  if (v["stream-tls-key"]) options.streamTlsKey = path("stream-tls-key", v["stream-tls-key"], "");
+  return { kind: "run", options };
 }

@@ -274,6 +274,7 @@ export class ContainerRuntime {
     id: string,
     proc: Partial<Process>,
     stdio: StdioOptions = "pipe",
+    ctlFifo?: string,
   ): Promise<{ child: ReturnType<typeof execInContainer>["child"]; result: Promise<ExecResult> }> {
     const dir = this.dir(id);
     const record = this.record(id);
@@ -316,6 +317,7 @@ export class ContainerRuntime {
       if (base[key] !== undefined) (plan as unknown as Record<string, unknown>)[key] = base[key];
     }
     if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = proc.oomScoreAdj;
+    if (ctlFifo !== undefined) plan.ctlFifo = ctlFifo;
     this.useSeccompCache(plan);
     return execInContainer(plan, stdio);
   }

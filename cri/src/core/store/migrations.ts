@@ -73,4 +73,21 @@ export const migrations: readonly string[] = [
      message TEXT NOT NULL DEFAULT ''
    ) STRICT;
    CREATE INDEX containers_by_sandbox ON containers (sandbox_id);`,
+  // 5: pod sandboxes. name is the CRI reservation "<name>_<namespace>_<uid>_<attempt>";
+  // state "creating" marks a RunPodSandbox in progress (recovery rolls it back).
+  `CREATE TABLE sandboxes (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'notready')),
+     created_ns INTEGER NOT NULL,
+     runtime_handler TEXT NOT NULL DEFAULT '',
+     config TEXT NOT NULL,
+     netns_path TEXT NOT NULL DEFAULT '',
+     ips TEXT NOT NULL DEFAULT '[]',
+     infra_id TEXT NOT NULL DEFAULT '',
+     cgroup_path TEXT NOT NULL DEFAULT '',
+     cgroup_owned INTEGER NOT NULL DEFAULT 0,
+     shm_path TEXT NOT NULL DEFAULT '',
+     hostname TEXT NOT NULL DEFAULT ''
+   ) STRICT;`,
 ];

@@ -4,8 +4,28 @@
  */
 import type { Services } from "../context.js";
 import type { HandlerTable } from "../instrument.js";
+import { createContainer } from "./container-create.js";
+import { getContainerEvents } from "./container-events.js";
+import { attach, exec, portForward } from "./container-exec.js";
+import { metricHandlers, streamContainerStats, streamContainers } from "./list-streams.js";
+import { execSync } from "./container-exec-sync.js";
+import { listContainers } from "./container-list.js";
+import { removeContainer } from "./container-remove.js";
+import { reopenContainerLog } from "./container-reopen-log.js";
+import { startContainer } from "./container-start.js";
+import { containerStats, listContainerStats } from "./container-stats.js";
+import { containerStatus } from "./container-status.js";
+import { stopContainer } from "./container-stop.js";
+import { updateContainerResources } from "./container-update-resources.js";
 import { runtimeConfig } from "./runtime-config.js";
+import { listPodSandbox } from "./sandbox-list.js";
+import { removePodSandbox } from "./sandbox-remove.js";
+import { runPodSandbox } from "./sandbox-run.js";
+import { podSandboxStatus } from "./sandbox-status.js";
+import { stopPodSandbox } from "./sandbox-stop.js";
+import { updatePodSandboxResources } from "./sandbox-update-resources.js";
 import { status } from "./status.js";
+import { updateRuntimeConfig } from "./update-runtime-config.js";
 import { version } from "./version.js";
 
 export function runtimeHandlers(services: Services): HandlerTable {
@@ -13,5 +33,30 @@ export function runtimeHandlers(services: Services): HandlerTable {
     Version: version,
     Status: status(services),
     RuntimeConfig: runtimeConfig,
+    UpdateRuntimeConfig: updateRuntimeConfig(services),
+    RunPodSandbox: runPodSandbox(services),
+    StopPodSandbox: stopPodSandbox(services),
+    RemovePodSandbox: removePodSandbox(services),
+    PodSandboxStatus: podSandboxStatus(services),
+    ListPodSandbox: listPodSandbox(services),
+    UpdatePodSandboxResources: updatePodSandboxResources(services),
+    CreateContainer: createContainer(services),
+    StartContainer: startContainer(services),
+    StopContainer: stopContainer(services),
+    RemoveContainer: removeContainer(services),
+    ContainerStatus: containerStatus(services),
+    ListContainers: listContainers(services),
+    UpdateContainerResources: updateContainerResources(services),
+    ReopenContainerLog: reopenContainerLog(services),
+    ExecSync: execSync(services),
+    ContainerStats: containerStats(services),
+    ListContainerStats: listContainerStats(services),
+    StreamContainers: streamContainers(services),
+    StreamContainerStats: streamContainerStats(services),
+    GetContainerEvents: getContainerEvents(services),
+    Exec: exec(services),
+    Attach: attach(services),
+    PortForward: portForward(services),
+    ...metricHandlers(),
   };
 }

@@ -395,16 +395,25 @@ export class ContainerService {
     reopenContainerLog(this.containerDir(id));
   }
 
-  /** Runs `cmd` in the container; stdout and stderr are each capped (CVE-2022-31030). */
-  async execSync(id: string, cmd: string[], timeoutS: number): Promise<ExecSyncResult> {
+  /** The runtime state directory of a container (its monitor's attach socket lives there). */
+  stateDir(id: string): string {
+    return this.o.runtime.statePaths(id).attach.replace(/\/attach$/, "");
+  }
+
+  /**
+   * Starts `cmd` in a running container: the one exec path, for ExecSync and the
+   * streaming Exec. With a tty, `ctlFifo` carries resize commands to the shim.
+   */
+  async execProcess(id: string, cmd: string[], tty: boolean, ctlFifo?: string) {
     const record = await this.get(id);
     if (record.state !== "running") throw failedPrecondition(`container ${id} is not running`);
     if (cmd.length === 0) throw invalidArgument("cmd: required");
-    const { child, result } = await this.o.runtime.exec(id, {
-      args: cmd,
-      cwd: "",
-      user: undefined as never,
-    });
+    return this.o.runtime.exec(id, { args: cmd, terminal: tty }, "pipe", ctlFifo);
+  }
+
+  /** Runs `cmd` in the container; stdout and stderr are each capped (CVE-2022-31030). */
+  async execSync(id: string, cmd: string[], timeoutS: number): Promise<ExecSyncResult> {
+    const { child, result } = await this.execProcess(id, cmd, false);
     // Each stream keeps at most execSyncCap bytes, the truncation note included.
     const collect = (stream: NodeJS.ReadableStream | null) => {
       const keep = execSyncCap - truncatedNote.length;

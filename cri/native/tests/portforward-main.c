@@ -1,0 +1,8 @@
+/* Test driver for portforward.c: `portforward-test NETNS_PATH PORT` (or "-" for the
+ * current namespace). Built by cri/src/streaming/portforward-helper.root.test.ts. */
+int portforward_main(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+	return portforward_main(argc, argv);
+}
