@@ -40,7 +40,7 @@ generate_into() {
   node_modules/.bin/proto-loader-gen-types --keepCase --longs String --enums String \
     --defaults --oneofs --grpcLib @grpc/grpc-js --importFileExtension .js \
     -I proto -O "$out" "${files[@]}" >/dev/null
-  node_modules/.bin/prettier --log-level warn --write "$out"
+  node_modules/.bin/prettier --ignore-path .prettierignore --log-level warn --write "$out"
 }
 
 generate() {

@@ -1,15 +1,17 @@
 /**
  * skiff: the docker-like CLI on a node, talking to skiff-cri over its socket.
- * Commands arrive with the issues that build them; today: version, info, config.
+ * Commands: version, info, config, and the image commands (commands/images.ts,
+ * commands/login.ts). Errors are one line on stderr and exit status 1; usage errors 2.
  */
-import { parseArgs } from "node:util";
 import { status } from "@grpc/grpc-js";
 import { skiffVersion } from "../core/version.js";
 import type { VersionResponse__Output } from "../generated/runtime/v1/VersionResponse.js";
 import type { StatusResponse__Output } from "../generated/runtime/v1/StatusResponse.js";
 import type { GetConfigResponse__Output } from "../generated/skiff/v1/GetConfigResponse.js";
 import type { ReloadConfigResponse__Output } from "../generated/skiff/v1/ReloadConfigResponse.js";
-import { connect, defaultSocket, rpc, type SkiffClients } from "./client.js";
+import { connect, defaultSocket, rpc } from "./client.js";
+import { imageCommands, UsageError, type Command } from "./commands/images.js";
+import { login, logout } from "./commands/login.js";
 
 const usage = `usage: skiff [--socket PATH] COMMAND
 
@@ -18,10 +20,18 @@ commands:
   info            runtime status and conditions (CRI Status, verbose)
   config          the configuration skiff-cri has in force
   config reload   make skiff-cri read its configuration files again
+  pull IMAGE      pull an image, showing per-layer progress (-q: only the name)
+  images          list images (-q ids only, --digests) [REPOSITORY[:TAG]]
+  inspect IMAGE.. an image's details as JSON
+  rmi IMAGE...    remove names or images (-f: also images with several names)
+  tag SRC TARGET  give an image another name
+  push IMAGE      upload an image to its registry
+  save [-o FILE] [--format oci|docker] IMAGE...   images as a tar archive (stdout without -o)
+  load [-i FILE]  load images from a tar archive (stdin without -i)
+  login [-u USER] [-p PASS | --password-stdin] SERVER   store registry credentials
+  logout SERVER   remove them
 
 --socket PATH     skiff-cri's socket (default $SKIFF_SOCKET or ${defaultSocket})`;
-
-type Command = (clients: SkiffClients, args: string[]) => Promise<void>;
 
 const commands: Record<string, Command> = {
   version: async (c) => {
@@ -48,36 +58,53 @@ const commands: Record<string, Command> = {
     const r = await rpc<GetConfigResponse__Output>(c.config, "Get", {});
     out(`# files: ${r.files.join(", ") || "(none)"}\n${r.yaml.trimEnd()}`);
   },
+  ...imageCommands,
+  login,
+  logout,
 };
 
 function out(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** Global options come before the command; everything after it is the command's. */
+function globalOptions(argv: string[]): { socket?: string; help: boolean; rest: string[] } {
+  const result: { socket?: string; help: boolean; rest: string[] } = { help: false, rest: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "-h" || arg === "--help") result.help = true;
+    else if (arg === "--socket") {
+      const value = argv[++i];
+      if (value === undefined) throw new Error("option '--socket' needs a value");
+      result.socket = value;
+    } else if (arg.startsWith("--socket=")) result.socket = arg.slice("--socket=".length);
+    else if (arg.startsWith("-")) throw new Error(`unknown option '${arg}'`);
+    else break;
+  }
+  result.rest = argv.slice(i);
+  return result;
+}
+
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      allowPositionals: true,
-      options: { socket: { type: "string" }, help: { type: "boolean", short: "h" } },
-    });
+    parsed = globalOptions(process.argv.slice(2));
   } catch (err) {
     process.stderr.write(`skiff: ${(err as Error).message}\n${usage}\n`);
     return 2;
   }
-  const [name, ...args] = parsed.positionals;
-  if (parsed.values.help || name === undefined) {
+  const [name, ...args] = parsed.rest;
+  if (parsed.help || name === undefined) {
     process.stdout.write(`${usage}\n`);
-    return name === undefined && !parsed.values.help ? 2 : 0;
+    return name === undefined && !parsed.help ? 2 : 0;
   }
   const command = commands[name];
   if (!command) {
     process.stderr.write(`skiff: unknown command "${name}"\n${usage}\n`);
     return 2;
   }
-  const socket = parsed.values.socket ?? process.env["SKIFF_SOCKET"] ?? defaultSocket;
+  const socket = parsed.socket ?? process.env["SKIFF_SOCKET"] ?? defaultSocket;
   const clients = connect(socket);
   try {
     await command(clients, args);
@@ -85,11 +112,12 @@ async function main(): Promise<number> {
   } catch (err) {
     const e = err as Error & { details?: string; code?: number };
     const unreachable = e.code === status.UNAVAILABLE && /connect/i.test(e.details ?? "");
-    process.stderr.write(
-      unreachable
-        ? `skiff: cannot reach skiff-cri on ${socket} (is it running?): ${e.details}\n`
-        : `skiff: ${e.details ?? e.message}\n`,
-    );
+    const text = unreachable
+      ? `cannot reach skiff-cri on ${socket} (is it running?): ${e.details}`
+      : err instanceof UsageError
+        ? e.message
+        : (e.details ?? e.message);
+    process.stderr.write(`skiff: ${text.replace(/\s*\n\s*/g, " ")}\n`);
     return 1;
   } finally {
     clients.close();

@@ -15,7 +15,7 @@ export async function openImageService(
   store: Store,
   config: ConfigService,
   log: Logger,
-): Promise<ImageService> {
+): Promise<{ images: ImageService; snapshotter: OverlaySnapshotter }> {
   const content = await LocalContentStore.open(root, store, log);
   const snapshotter = await OverlaySnapshotter.open(root, store);
   await removeStaleStaging(snapshotter);
@@ -27,7 +27,7 @@ export async function openImageService(
   config.onChange((c) => registry.setConfig(c));
   const unpack = process.env["SKIFF_UNPACK_COMMAND"]?.split(" ") ?? [shimBinary(), "unpack"];
   const applier = new LayerApplier({ snapshotter, command: unpack, log });
-  return new ImageService({
+  const images = new ImageService({
     store,
     content,
     snapshotter,
@@ -36,4 +36,5 @@ export async function openImageService(
     log,
     snapshotsDir: join(root, "snapshots"),
   });
+  return { images, snapshotter };
 }

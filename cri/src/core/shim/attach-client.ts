@@ -4,7 +4,11 @@
  * 2 stderr. To it: 0 stdin data, 3 close stdin, 4 resize (rows u16 BE, cols u16 BE).
  * The monitor drops a client that falls behind, so a reader must keep reading.
  */
+import { randomBytes } from "node:crypto";
+import { rmSync, symlinkSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { SystemError } from "../errors.js";
 import { statePaths } from "./shim-client.js";
@@ -30,10 +34,24 @@ export interface Attachment {
   closed: Promise<void>;
 }
 
-export function attach(stateDir: string): Promise<Attachment> {
+/** sun_path holds 108 bytes; a longer socket path is reached through a short symlink. */
+const maxSocketPath = 100;
+
+export async function attach(stateDir: string): Promise<Attachment> {
   const path = statePaths(stateDir).attach;
+  if (path.length < maxSocketPath) return connectTo(path, path);
+  const link = join(tmpdir(), `skiff-attach-${randomBytes(6).toString("hex")}`);
+  symlinkSync(path, link);
+  try {
+    return await connectTo(link, path);
+  } finally {
+    rmSync(link, { force: true });
+  }
+}
+
+function connectTo(address: string, path: string): Promise<Attachment> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect(path);
+    const socket: Socket = connect(address);
     socket.once("error", (err) =>
       reject(new SystemError("attach to", path, err, "FailedPrecondition")),
     );

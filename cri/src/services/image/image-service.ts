@@ -28,6 +28,8 @@ import type { Usage } from "../../core/snapshots/snapshotter.js";
 import { chainIds } from "../../core/unpack/chain-id.js";
 import type { LayerApplier } from "../../core/unpack/layer-apply.js";
 import { ImageStore, type ImageConfigFile, type ImageRecord } from "./image-store.js";
+import { ImageArchives, type ArchiveFormat } from "./image-archives.js";
+import { pushImage, type PushOptions } from "./image-push.js";
 import type { Store } from "../../core/store/store.js";
 
 export interface PullProgress {
@@ -384,6 +386,41 @@ export class ImageService {
     }
     await this.o.content.gc();
     this.o.log.info({ image_id: id }, "image removed");
+  }
+
+  /** Pushes the image named `name` to that name's registry; returns the manifest digest. */
+  async push(name: string, options: PushOptions = {}): Promise<{ digest: string; name: string }> {
+    const image = this.resolve(name);
+    if (!image) throw new SkiffError("NotFound", `image ${name} not found`);
+    let named: boolean;
+    try {
+      named = this.images.byName(formatReference(parseReference(name))) !== undefined;
+    } catch {
+      named = false;
+    }
+    if (!named)
+      throw invalidArgument(`push ${name}: name the image (REGISTRY/REPOSITORY[:TAG]), not its id`);
+    const { content, registry, log } = this.o;
+    return pushImage({ content, registry, log, images: this.images }, image, name, options);
+  }
+
+  /** A tar stream of the images (OCI layout or docker-archive); see image-archives.ts. */
+  save(images: string[], format: ArchiveFormat): Readable {
+    return this.archives().save(images, format);
+  }
+
+  /** Loads an archive; returns the names (or ids of unnamed images) loaded. */
+  load(source: AsyncIterable<Buffer>, signal?: AbortSignal): Promise<string[]> {
+    return this.archives().load(source, signal);
+  }
+
+  private archives(): ImageArchives {
+    return new ImageArchives({
+      ...this.o,
+      images: this.images,
+      resolve: (text) => this.resolve(text),
+      removeData: (id) => this.removeData(id),
+    });
   }
 
   async fsInfo(): Promise<{ mountpoint: string; images: Usage; containers: Usage }> {
