@@ -39,4 +39,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
+// Exit once stopped: a watcher or a lingering client connection must not keep the daemon alive.
+process.exit(await main());
