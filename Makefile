@@ -7,7 +7,7 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go
 
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit \
+.PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit critest \
 	root-tests tools run clean bench-runtime bench-operator bench-stream crds
 
 help: ## list the targets
@@ -50,6 +50,10 @@ test: setup-test build ## set-up for tests, then every test (lint, proto check, 
 	@e2e/tools/build-tools.sh crictl etcd kube-apiserver kube-controller-manager kubectl
 	@$(MAKE) -s lint check-proto
 	@scripts/run-tests.sh
+
+critest: build ## critest v1.37.0 against skiff-cri with offline images (~2 min)
+	@e2e/tools/build-tools.sh critest
+	@node dist/e2e/critest/run.js
 
 unit: build ## only the unit tests (no root, no daemons)
 	@scripts/run-tests.sh --testPathIgnorePatterns '\.root\.test\.js$$' 'dist/e2e/'

@@ -15,6 +15,7 @@ describe("parseDaemonArgs", () => {
         cniConfDir: "/etc/cni/net.d",
         cniBinDirs: ["/usr/lib/cni", "/opt/cni/bin"],
         logLevel: defaults.logLevel,
+        streamAddress: "127.0.0.1:0",
       },
     });
   });

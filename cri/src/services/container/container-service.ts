@@ -25,6 +25,7 @@ import {
 } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
 import { hostFacts } from "../../core/oci/host-facts-cache.js";
+import { allCapabilities } from "../../core/oci/capabilities.js";
 import { mountAll, unmountAll } from "../../core/rootfs/mount.js";
 import { readImageUsers } from "../../core/rootfs/users.js";
 import type { OverlaySnapshotter } from "../../core/snapshots/overlay.js";
@@ -207,6 +208,7 @@ export class ContainerService {
         allHostDevices,
         appArmorEnabled: facts.appArmor,
         capLastCap: facts.capLastCap,
+        boundingSet: ownBoundingSet(),
         readSeccompProfile: (path) => readFileSync(path, "utf8"),
       });
       const createOptions: { logPath?: string; stdin?: boolean } = { stdin: config.stdin };
@@ -615,4 +617,15 @@ function allHostDevices(): HostDevice[] {
   };
   walk("/dev", 0);
   return out;
+}
+
+let boundingSetCache: string[] | undefined;
+
+/** The capabilities in skiff-cri's own bounding set (CapBnd of /proc/self/status). */
+function ownBoundingSet(): string[] {
+  if (boundingSetCache) return boundingSetCache;
+  const line = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  const mask = BigInt(`0x${line?.[1] ?? "0"}`);
+  boundingSetCache = allCapabilities.filter((_, i) => ((mask >> BigInt(i)) & 1n) === 1n);
+  return boundingSetCache;
 }

@@ -191,6 +191,30 @@ describe("buildContainerSpec", () => {
     expect(spec.linux?.seccomp).toBeUndefined();
   });
 
+  test("privileged and ALL grant only what skiff-cri's own bounding set holds", () => {
+    const withBounding = (c: ContainerConfig__Output): ContainerSpecInput => ({
+      ...input(c),
+      boundingSet: ["CAP_CHOWN", "CAP_SYS_ADMIN"],
+    });
+    const privileged = buildContainerSpec(
+      withBounding(config((c) => (security(c)["privileged"] = true))),
+    );
+    expect(privileged.process?.capabilities?.bounding).toEqual(["CAP_CHOWN", "CAP_SYS_ADMIN"]);
+    const all = buildContainerSpec(
+      withBounding(
+        config(
+          (c) =>
+            (security(c)["capabilities"] = {
+              add_capabilities: ["ALL"],
+              drop_capabilities: [],
+              add_ambient_capabilities: [],
+            }),
+        ),
+      ),
+    );
+    expect(all.process?.capabilities?.effective).toEqual(["CAP_CHOWN", "CAP_SYS_ADMIN"]);
+  });
+
   test("users: run_as_user, run_as_username, image USER, groups and supplemental groups", () => {
     const user = (
       change: (s: Record<string, unknown>) => void,
@@ -233,6 +257,9 @@ describe("buildContainerSpec", () => {
       uid: 33,
       gid: 1000,
     });
+    expect(() => user((s) => (s["run_as_group"] = { value: "7" }))).toThrow(
+      /run_as_group: needs run_as_user or run_as_username/,
+    );
   });
 
   test("mounts: propagation, read-only, recursive read-only, bad paths refused", () => {

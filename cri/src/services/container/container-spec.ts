@@ -91,6 +91,11 @@ export interface ContainerSpecInput {
   allHostDevices(): HostDevice[];
   appArmorEnabled: boolean;
   capLastCap: number;
+  /**
+   * Capabilities in skiff-cri's own bounding set (undefined: all up to capLastCap).
+   * Privileged and ALL grant only these: the kernel refuses to raise the others.
+   */
+  boundingSet?: string[];
   /** Reads a Localhost seccomp profile (absolute path) as JSON text. */
   readSeccompProfile(path: string): string;
 }
@@ -211,6 +216,11 @@ function containerUser(input: ContainerSpecInput): {
     spec = security.run_as_username;
     field = "linux.security_context.run_as_username";
   } else {
+    // As containerd: a group alone is refused rather than paired with the image's user.
+    if (runAsGroup !== undefined)
+      throw invalidArgument(
+        "linux.security_context.run_as_group: needs run_as_user or run_as_username",
+      );
     spec = input.image.User || "0";
     field = "image config User";
   }
@@ -236,7 +246,9 @@ const capName = (c: string): string => {
 };
 
 function containerCapabilities(input: ContainerSpecInput, privileged: boolean) {
-  const available = allCapabilities.slice(0, input.capLastCap + 1) as string[];
+  const known = allCapabilities.slice(0, input.capLastCap + 1) as string[];
+  const bounding = input.boundingSet;
+  const available = bounding ? known.filter((c) => bounding.includes(c)) : known;
   const requested = input.config.linux?.security_context?.capabilities ?? null;
   let set: string[];
   if (privileged) {
@@ -250,7 +262,7 @@ function containerCapabilities(input: ContainerSpecInput, privileged: boolean) {
       ? set.filter((c) => add.includes(c))
       : set.filter((c) => !drop.includes(c));
     for (const c of [...add, ...drop]) {
-      if (c !== "CAP_ALL" && !available.includes(c)) {
+      if (c !== "CAP_ALL" && !known.includes(c)) {
         throw invalidArgument(`linux.security_context.capabilities: unknown capability ${c}`);
       }
     }
