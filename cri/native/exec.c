@@ -111,6 +111,18 @@ static void relay(int master, pid_t pid, int *status)
 		waitpid(pid, status, 0);
 }
 
+static volatile pid_t exec_pid;
+
+/* SIGTERM to the exec shim (ExecSync's timeout, a dropped stream): SIGKILL its process,
+ * which the shim then reaps and reports; killing the shim itself would leave the
+ * process a zombie of the container's init. */
+static void kill_process(int sig)
+{
+	(void)sig;
+	if (exec_pid > 0)
+		kill(exec_pid, SIGKILL);
+}
+
 void exec_main(void)
 {
 	plan_read(3);
@@ -154,6 +166,9 @@ void exec_main(void)
 		finish_and_exec(sp[1], false);
 	}
 	close(sp[1]);
+	exec_pid = pid;
+	struct sigaction term = {.sa_handler = kill_process};
+	sigaction(SIGTERM, &term, NULL);
 	if (slave >= 0)
 		close(slave);
 	if (cg >= 0)

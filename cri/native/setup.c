@@ -357,6 +357,11 @@ static void load_rootfs(int tty)
 	unsigned long prop = p ? unum("rootfs", p) : (MS_SLAVE | MS_REC);
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		die("rootfs", "propagation of /");
+	/* With shared propagation (bidirectional volumes) the rootfs mount itself goes
+	 * private: pivot_root refuses a shared parent, and the container's own mounts
+	 * must not show up on the host's copy of its root. */
+	if ((prop & MS_SHARED) && mount(NULL, rootfs, NULL, MS_PRIVATE, NULL) < 0)
+		die("rootfs", "make %s private (shared propagation needs it to be a mount point)", rootfs);
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		die("rootfs", "bind %s", rootfs);
 	if ((rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -376,10 +381,16 @@ static void load_rootfs(int tty)
 
 static void pivot(void)
 {
-	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+	/* pivot_root(".", ".") stacks the old root on the new one; from the old root's
+	 * directory, make it a slave (so its detach does not reach the host) and detach it.
+	 * From the new root's directory, the slave would also cut bidirectional volumes. */
+	int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0 || fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
 		die("pivot_root", "%s", plan_str(K_ROOTFS, 0));
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+	if (fchdir(oldroot) < 0 || mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		die("pivot_root", "detach old root");
+	close(oldroot);
 	close(rootfd);
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (int i = 0; i < plan.n; i++) {
@@ -645,7 +656,10 @@ void finish_and_exec(int sync, bool wait_start)
 			_exit(1);
 		wait_byte(sync, 'S');
 	}
-	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); /* the process outlives a killed monitor */
+	/* The container's process outlives a killed monitor; an exec'd one dies with its
+	 * skiff-shim (ExecSync's timeout kills the shim). Re-armed here: a change of
+	 * credentials cleared it. */
+	prctl(PR_SET_PDEATHSIG, wait_start ? 0 : SIGKILL, 0, 0, 0);
 	if (nnp)
 		seccomp_apply();
 	execve(path, argv, envp);

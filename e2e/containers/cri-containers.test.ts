@@ -160,7 +160,62 @@ describe("CRI containers", () => {
     await expect(
       runtime("ExecSync", { container_id: id, cmd: ["sleep", "10"], timeout: 1 }),
     ).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    // The timed-out process is gone, not even a zombie: only the container's sleep is left.
+    const left = await runtime<{ stdout: Buffer }>("ExecSync", {
+      container_id: id,
+      cmd: ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"],
+      timeout: 10,
+    });
+    expect(left.stdout.toString()).not.toContain("sleep 10 ");
     await runtime("RemoveContainer", { container_id: id });
+  });
+
+  test("mount propagation: private, host-to-container, bidirectional", async () => {
+    const host = join(dirs.dir, "propagation");
+    const sh = (cmd: string) => {
+      const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    };
+    const cases = [
+      ["PROPAGATION_PRIVATE", "private"],
+      ["PROPAGATION_HOST_TO_CONTAINER", "slave"],
+      ["PROPAGATION_BIDIRECTIONAL", "shared"],
+    ] as const;
+    try {
+      for (const [propagation, name] of cases) {
+        const volume = join(host, name);
+        mkdirSync(join(volume, "from-host"), { recursive: true });
+        mkdirSync(join(host, `${name}-src`), { recursive: true });
+        // The volume is a shared mount on the host, as kubelet makes its pod dirs.
+        sh(`mount --bind ${volume} ${volume} && mount --make-rshared ${volume}`);
+        const id = await createStarted(`prop-${name}`, ["sleep", "1000"], {
+          mounts: [{ container_path: "/v", host_path: volume, propagation }],
+          linux: { security_context: { privileged: true } },
+        });
+        sh(
+          `mount --bind ${host}/${name}-src ${volume}/from-host && touch ${volume}/from-host/flag`,
+        );
+        const seen = await runtime<{ stdout: Buffer }>("ExecSync", {
+          container_id: id,
+          cmd: [
+            "sh",
+            "-c",
+            "ls /v/from-host; mkdir -p /v/from-ctr && mount -t tmpfs t /v/from-ctr && touch /v/from-ctr/x",
+          ],
+          timeout: 10,
+        });
+        // Host mounts reach the container unless private; the container's reach the host
+        // only when bidirectional.
+        expect([name, seen.stdout.toString()]).toEqual([name, name === "private" ? "" : "flag\n"]);
+        expect([name, existsSync(join(volume, "from-ctr/x"))]).toEqual([name, name === "shared"]);
+        await runtime("RemoveContainer", { container_id: id });
+      }
+    } finally {
+      spawnSync("sh", [
+        "-c",
+        `grep ' ${host}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount`,
+      ]);
+    }
   });
 
   test("ExecSync output is capped at 16 MiB and says so (CVE-2022-31030)", async () => {

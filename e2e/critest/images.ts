@@ -1,6 +1,7 @@
 /**
  * Every image critest v1.37.0 pulls, built offline under its original name: busybox
- * layers (Debian's busybox-static with all its applets linked), and one small static C
+ * layers (Debian's dynamic busybox, fetched with apt-get download, with its libraries
+ * and all its applets linked), and one small static C
  * program (compiled here with gcc -static) that is a web server when named nginx, prints
  * its effective uid when named nonewprivs, and sleeps when named pause. The users,
  * groups, tags and files follow what pkg/validate checks (consts*.go, image.go,
@@ -95,11 +96,45 @@ function compileTool(): Buffer {
   }
 }
 
-function busyboxApplets(): string[] {
-  const r = spawnSync("/bin/busybox", ["--list"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error("busybox --list failed");
-  return r.stdout.split("\n").filter((a) => a !== "" && a !== "busybox");
+/**
+ * Debian's dynamic busybox, not the host's busybox-static: the static build's shell runs
+ * applets in-process (FEATURE_SH_STANDALONE), so a masked /bin/ls would never be
+ * executed, where the real busybox image's shell execs it and gets "Permission denied".
+ */
+let dynamicBusybox: Buffer | undefined;
+function busyboxBinary(): Buffer {
+  if (dynamicBusybox) return dynamicBusybox;
+  const dir = mkdtempSync(join(tmpdir(), "skiff-busybox-"));
+  try {
+    const get = spawnSync("apt-get", ["download", "busybox"], { cwd: dir, encoding: "utf8" });
+    if (get.status !== 0) throw new Error(`apt-get download busybox: ${get.stderr}`);
+    const deb = spawnSync("sh", ["-c", "dpkg -x busybox_*.deb x"], { cwd: dir, encoding: "utf8" });
+    if (deb.status !== 0) throw new Error(`dpkg -x busybox: ${deb.stderr}`);
+    dynamicBusybox = readFileSync(join(dir, "x/bin/busybox"));
+    return dynamicBusybox;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
+
+function busyboxApplets(): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "skiff-busybox-"));
+  try {
+    writeFileSync(join(dir, "busybox"), busyboxBinary(), { mode: 0o755 });
+    const r = spawnSync(join(dir, "busybox"), ["--list"], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error("busybox --list failed");
+    return r.stdout.split("\n").filter((a) => a !== "" && a !== "busybox");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The host's glibc pieces the dynamic busybox loads (`ldd`: libc, libresolv, the loader). */
+const sharedLibraries = [
+  "lib/x86_64-linux-gnu/libc.so.6",
+  "lib/x86_64-linux-gnu/libresolv.so.2",
+  "lib64/ld-linux-x86-64.so.2",
+];
 
 const passwd =
   "root:x:0:0:root:/root:/bin/sh\n" +
@@ -110,18 +145,36 @@ const group =
   "root:x:0:\nwww-data:x:33:\nusers:x:100:\nuser:x:1000:\n" +
   "group50000:x:50000:user\nnogroup:x:65534:\n";
 
+const pgrepScript = `#!/bin/sh
+found=1
+for d in /proc/[0-9]*; do
+  read -r comm < "$d/comm" 2>/dev/null || continue
+  if [ "$comm" = "$1" ]; then echo "\${d#/proc/}"; found=0; fi
+done
+exit $found
+`;
+
 /** A Debian-like root: busybox with every applet, passwd/group, /tmp, /var/run. */
 function baseEntries(): TarEntry[] {
   const dirs = ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "var"];
+  const libDirs = ["lib", "lib/x86_64-linux-gnu", "lib64"];
   return [
-    ...dirs.map((name): TarEntry => ({ name, type: "directory", mode: 0o755 })),
-    { name: "bin/busybox", type: "file", mode: 0o755, body: readFileSync("/bin/busybox") },
+    ...[...dirs, ...libDirs].map((name): TarEntry => ({ name, type: "directory", mode: 0o755 })),
+    ...sharedLibraries.map((name): TarEntry => ({
+      name,
+      type: "file",
+      mode: 0o755,
+      body: readFileSync(`/${name}`),
+    })),
+    { name: "bin/busybox", type: "file", mode: 0o755, body: busyboxBinary() },
     ...busyboxApplets().map(
       // Hard links, as in the busybox image: specs mask /bin/ls, which must not be a symlink.
       (applet): TarEntry => ({ name: `bin/${applet}`, type: "hardlink", linkname: "bin/busybox" }),
     ),
     // Debian's busybox has no ipcs; the specs only look for a segment id in its output.
     { name: "bin/ipcs", type: "file", mode: 0o755, body: "#!/bin/sh\ncat /proc/sysvipc/shm\n" },
+    // Nor pgrep; the specs run `pgrep sleep` to see that a timed-out exec is gone.
+    { name: "bin/pgrep", type: "file", mode: 0o755, body: pgrepScript },
     { name: "etc/passwd", type: "file", body: passwd },
     { name: "etc/group", type: "file", body: group },
     { name: "etc/hostname", type: "file", body: "localhost\n" },

@@ -13,7 +13,7 @@ import type { Duplex } from "node:stream";
 import { failedPrecondition } from "../core/errors.js";
 import { attach } from "../core/shim/attach-client.js";
 import { shimBinary } from "../core/shim/shim-client.js";
-import type { ContainerService } from "../services/container/container-service.js";
+import { endExec, type ContainerService } from "../services/container/container-service.js";
 import type { SandboxService } from "../services/sandbox/sandbox-service.js";
 import type { AttachRequest, ExecRequest, ExecResult, StreamBackend, StreamIO } from "./backend.js";
 import { portForwardThroughHelper } from "./portforward-helper.js";
@@ -49,7 +49,7 @@ export class ContainerStreamBackend implements StreamBackend {
         const fifo = ctlFifo;
         io.onResize((size) => writeControl(fifo, `w ${size.height} ${size.width}\n`));
       }
-      const onAbort = () => child.kill("SIGKILL");
+      const onAbort = () => void endExec(child, result);
       io.signal.addEventListener("abort", onAbort, { once: true });
       try {
         const exit = await result;

@@ -140,12 +140,27 @@ export function mountToShim(mount: Mount, field: string): ShimMount {
   };
 }
 
+/** linux.rootfsPropagation: the OCI names, and the r-prefixed ones runc also takes. */
 const rootfsPropagations: Record<string, number> = {
   shared: MS.SHARED | MS.REC,
   slave: MS.SLAVE | MS.REC,
   private: MS.PRIVATE | MS.REC,
   unbindable: MS.UNBINDABLE | MS.REC,
+  rshared: MS.SHARED | MS.REC,
+  rslave: MS.SLAVE | MS.REC,
+  rprivate: MS.PRIVATE | MS.REC,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
+
+function rootfsPropagation(value: string | undefined): number {
+  if (value === undefined || value === "") return MS.SLAVE | MS.REC;
+  const flags = rootfsPropagations[value];
+  if (flags === undefined)
+    throw invalidArgument(
+      `linux.rootfsPropagation: "${value}" is not one of shared, slave, private, unbindable`,
+    );
+  return flags;
+}
 
 /**
  * An OCI "cgroup" mount: on a pure v2 host one cgroup2; on v1 or hybrid hosts a tmpfs
@@ -313,7 +328,7 @@ export function planFromSpec(spec: Spec, ctx: PlanContext): ShimPlan {
   const plan: ShimPlan = {
     stateDir: ctx.stateDir,
     rootfs: resolve(ctx.bundle, root.path),
-    rootfsPropagation: rootfsPropagations[linux.rootfsPropagation ?? ""] ?? MS.SLAVE | MS.REC,
+    rootfsPropagation: rootfsPropagation(linux.rootfsPropagation),
     readonlyRootfs: root.readonly === true,
     namespaces: (linux.namespaces ?? []).map((ns) => {
       const type = namespaceTypes[ns.type];

@@ -11,6 +11,7 @@
  * the C monitor even while skiff-cri is down); the store row holds what the CRI needs
  * besides and the exit as first seen. Every create step records its undo.
  */
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -394,7 +395,7 @@ export class ContainerService {
     const record = await this.get(id);
     if (record.state !== "running") throw failedPrecondition(`container ${id} is not running`);
     const { reopenContainerLog } = await import("../../core/shim/shim-client.js");
-    reopenContainerLog(this.containerDir(id));
+    reopenContainerLog(this.stateDir(id));
   }
 
   /** The runtime state directory of a container (its monitor's attach socket lives there). */
@@ -441,8 +442,7 @@ export class ContainerService {
     const outcome = await Promise.race([result, timedOut]);
     clearTimeout(timer);
     if (outcome === "timeout") {
-      child.kill("SIGKILL");
-      await result.catch(() => undefined);
+      await endExec(child, result);
       throw new SkiffError(
         "DeadlineExceeded",
         `command timed out after ${timeoutS}s in container ${id}`,
@@ -617,6 +617,17 @@ function allHostDevices(): HostDevice[] {
   };
   walk("/dev", 0);
   return out;
+}
+
+/**
+ * Ends an exec: SIGTERM asks its skiff-shim to SIGKILL the process and reap it (killing
+ * the shim would leave a zombie under the container's init); SIGKILL after a grace.
+ */
+export async function endExec(child: ChildProcess, result: Promise<unknown>): Promise<void> {
+  child.kill("SIGTERM");
+  const grace = setTimeout(() => child.kill("SIGKILL"), 2000);
+  await result.catch(() => undefined);
+  clearTimeout(grace);
 }
 
 let boundingSetCache: string[] | undefined;

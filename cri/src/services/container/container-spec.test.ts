@@ -189,6 +189,15 @@ describe("buildContainerSpec", () => {
     expect(spec.linux?.readonlyPaths).toEqual([]);
     expect(spec.mounts?.find((m) => m.destination === "/sys")?.options).toContain("rw");
     expect(spec.linux?.seccomp).toBeUndefined();
+    const localhost = buildContainerSpec(
+      input(
+        config((c) => {
+          security(c)["privileged"] = true;
+          security(c)["seccomp"] = { profile_type: "Localhost", localhost_ref: "/etc/p.json" };
+        }),
+      ),
+    );
+    expect(localhost.linux?.seccomp).toBeUndefined();
   });
 
   test("privileged and ALL grant only what skiff-cri's own bounding set holds", () => {
@@ -309,6 +318,9 @@ describe("buildContainerSpec", () => {
         options: ["rbind", "rslave", "rw"],
       },
     ]);
+    // A bidirectional volume needs the root shared so its mounts stay the host's peers.
+    expect(spec.linux?.rootfsPropagation).toBe("shared");
+    expect(buildContainerSpec(input(config(() => {}))).linux?.rootfsPropagation).toBe("slave");
     const bad = (m: object) => () =>
       buildContainerSpec(input(config((c) => (c.mounts = [m] as never))));
     expect(

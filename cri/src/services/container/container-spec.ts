@@ -153,7 +153,10 @@ export function buildContainerSpec(input: ContainerSpecInput): Spec {
       sysctl: { ...sandbox.sysctls },
       maskedPaths: privileged ? [] : maskedPaths(security?.masked_paths),
       readonlyPaths: privileged ? [] : readonlyPaths(security?.readonly_paths),
-      rootfsPropagation: "rslave",
+      // rshared when a volume is bidirectional, so its mounts stay peers of the host's.
+      rootfsPropagation: config.mounts.some((m) => m.propagation === "PROPAGATION_BIDIRECTIONAL")
+        ? "shared"
+        : "slave",
     },
   };
   delete spec.hostname;
@@ -486,8 +489,9 @@ function containerSeccomp(
 ): LinuxSeccomp | undefined {
   const security = input.config.linux?.security_context ?? null;
   const profile = seccompChoice(security?.seccomp ?? null, security?.seccomp_profile_path ?? "");
-  if (profile.kind === "unconfined") return undefined;
-  if (profile.kind === "default") return privileged ? undefined : runtimeDefaultProfile(caps);
+  // As containerd and CRI-O: a privileged container runs without any seccomp filter.
+  if (profile.kind === "unconfined" || privileged) return undefined;
+  if (profile.kind === "default") return runtimeDefaultProfile(caps);
   if (!isAbsolute(profile.path)) {
     throw invalidArgument(
       `linux.security_context.seccomp.localhost_ref: "${profile.path}" must be an absolute path`,
