@@ -170,6 +170,34 @@ describe("CRI containers", () => {
     await runtime("RemoveContainer", { container_id: id });
   });
 
+  test("pod metrics: the container's cgroup, processes and layer, under their descriptors", async () => {
+    const id = await createStarted("metrics", ["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
+    const { descriptors } = await runtime<{
+      descriptors: { name: string; label_keys: string[] }[];
+    }>("ListMetricDescriptors", {});
+    const keys = new Map(descriptors.map((d) => [d.name, d.label_keys.length]));
+    const { pod_metrics } = await runtime<{
+      pod_metrics: {
+        pod_sandbox_id: string;
+        container_metrics: {
+          container_id: string;
+          metrics: { name: string; label_values: string[]; value: { value: string } }[];
+        }[];
+      }[];
+    }>("ListPodSandboxMetrics", {});
+    const mine = pod_metrics
+      .find((p) => p.pod_sandbox_id === podId)
+      ?.container_metrics.find((c) => c.container_id === id)?.metrics;
+    const value = (name: string) => Number(mine?.find((m) => m.name === name)?.value?.value);
+    expect(value("container_processes")).toBe(3);
+    expect(value("container_memory_usage_bytes")).toBeGreaterThan(0);
+    expect(value("container_start_time_seconds")).toBeGreaterThan(Date.now() / 1000 - 600);
+    for (const m of mine ?? [])
+      expect([m.name, m.label_values.length]).toEqual([m.name, keys.get(m.name)]);
+    await runtime("StopContainer", { container_id: id, timeout: 0 });
+    await runtime("RemoveContainer", { container_id: id });
+  });
+
   test("mount propagation: private, host-to-container, bidirectional", async () => {
     const host = join(dirs.dir, "propagation");
     const sh = (cmd: string) => {

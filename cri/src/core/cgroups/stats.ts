@@ -36,6 +36,22 @@ export interface MemoryStats {
   oomKills: number;
   /** v1 only: the cgroup is OOM with the killer disabled. */
   underOom?: boolean;
+  /** Page cache mapped into processes (v1 total_mapped_file, v2 file_mapped). */
+  mappedFileBytes?: number;
+  /** Highest usage seen (v1 memory.max_usage_in_bytes, v2 memory.peak where it exists). */
+  maxUsageBytes?: number;
+  /** Kernel memory (v1 memory.kmem.usage_in_bytes where it exists, v2 memory.stat kernel). */
+  kernelBytes?: number;
+}
+
+/** Block I/O of one device (v1 blkio.throttle.*_recursive, v2 io.stat). */
+export interface BlkioDeviceStats {
+  major: number;
+  minor: number;
+  readBytes: number;
+  writeBytes: number;
+  reads: number;
+  writes: number;
 }
 
 export interface PidsStats {
@@ -55,6 +71,8 @@ export interface CgroupStats {
   cpu?: CpuStats;
   memory?: MemoryStats;
   pids?: PidsStats;
+  /** One entry per device with I/O; empty when the kernel accounts none. */
+  blkio?: BlkioDeviceStats[];
   /** page size ("2MB") → usage. */
   hugetlb?: Record<string, HugetlbStats>;
 }

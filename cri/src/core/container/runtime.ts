@@ -332,6 +332,11 @@ export class ContainerRuntime {
     return (await this.cgroupOf(this.record(id))).stats();
   }
 
+  /** Every process in the container's cgroup. */
+  async pids(id: string): Promise<number[]> {
+    return (await this.cgroupOf(this.record(id))).pids();
+  }
+
   /** Compiled seccomp filters are cached by profile under the root (0700). */
   private useSeccompCache(plan: ShimPlan): void {
     if (!plan.seccomp) return;

@@ -7,7 +7,8 @@ import type { HandlerTable } from "../instrument.js";
 import { createContainer } from "./container-create.js";
 import { getContainerEvents } from "./container-events.js";
 import { attach, exec, portForward } from "./container-exec.js";
-import { metricHandlers, streamContainerStats, streamContainers } from "./list-streams.js";
+import { streamContainerStats, streamContainers } from "./list-streams.js";
+import { metricHandlers } from "./metrics.js";
 import { execSync } from "./container-exec-sync.js";
 import { listContainers } from "./container-list.js";
 import { removeContainer } from "./container-remove.js";
@@ -57,6 +58,6 @@ export function runtimeHandlers(services: Services): HandlerTable {
     Exec: exec(services),
     Attach: attach(services),
     PortForward: portForward(services),
-    ...metricHandlers(),
+    ...metricHandlers(services),
   };
 }

@@ -6,10 +6,8 @@ import type { StreamContainersRequest__Output } from "../../generated/runtime/v1
 import type { StreamContainersResponse } from "../../generated/runtime/v1/StreamContainersResponse.js";
 import type { StreamContainerStatsRequest__Output } from "../../generated/runtime/v1/StreamContainerStatsRequest.js";
 import type { StreamContainerStatsResponse } from "../../generated/runtime/v1/StreamContainerStatsResponse.js";
-import type { StreamPodSandboxMetricsRequest__Output } from "../../generated/runtime/v1/StreamPodSandboxMetricsRequest.js";
-import type { StreamPodSandboxMetricsResponse } from "../../generated/runtime/v1/StreamPodSandboxMetricsResponse.js";
 import type { Services } from "../context.js";
-import type { HandlerTable, ServerStreamHandler, UnaryHandler } from "../instrument.js";
+import type { ServerStreamHandler } from "../instrument.js";
 import { listContainers } from "./container-list.js";
 import { listContainerStats } from "./container-stats.js";
 
@@ -36,20 +34,3 @@ export const streamContainerStats =
     const { stats } = await listContainerStats(services)({ filter: request.filter }, ctx);
     await sendInPieces(stats ?? [], (piece) => send({ container_stats: piece }));
   };
-
-/** Skiff defines no extra pod metrics (kubelet's cAdvisor-less metrics are optional). */
-export const streamPodSandboxMetrics: ServerStreamHandler<
-  StreamPodSandboxMetricsRequest__Output,
-  StreamPodSandboxMetricsResponse
-> = async () => undefined;
-
-const noMetrics: UnaryHandler<object, object> = () => ({ descriptors: [] });
-const noPodMetrics: UnaryHandler<object, object> = () => ({ pod_metrics: [] });
-
-export function metricHandlers(): HandlerTable {
-  return {
-    ListMetricDescriptors: noMetrics,
-    ListPodSandboxMetrics: noPodMetrics,
-    StreamPodSandboxMetrics: streamPodSandboxMetrics,
-  };
-}

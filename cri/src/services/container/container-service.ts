@@ -25,6 +25,7 @@ import {
   notFound,
 } from "../../core/errors.js";
 import type { Logger } from "../../core/log.js";
+import { countProcesses, type ProcessCounts } from "../../core/host/procfs.js";
 import { hostFacts } from "../../core/oci/host-facts-cache.js";
 import { allCapabilities } from "../../core/oci/capabilities.js";
 import { mountAll, unmountAll } from "../../core/rootfs/mount.js";
@@ -450,6 +451,12 @@ export class ContainerService {
     }
     await Promise.all([streamEnd(child.stdout), streamEnd(child.stderr)]);
     return { stdout: stdout(), stderr: stderr(), exitCode: outcome.exitCode };
+  }
+
+  /** Processes, threads, open files and sockets of the container's cgroup. */
+  async processCounts(id: string): Promise<ProcessCounts> {
+    await this.get(id);
+    return countProcesses(await this.o.runtime.pids(id).catch(() => []));
   }
 
   async stats(id: string): Promise<{

@@ -151,6 +151,13 @@ describe("V1CgroupManager on plain directories", () => {
       "memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
       "memory.failcnt": "9\n",
       "memory.memsw.usage_in_bytes": "10000\n",
+      "memory.max_usage_in_bytes": "12000\n",
+      "memory.kmem.usage_in_bytes": "400\n",
+    });
+    await writeFiles(join(root, "blkio/c4"), {
+      "blkio.throttle.io_service_bytes_recursive":
+        "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:0 Total 12288\nTotal 12288\n",
+      "blkio.throttle.io_serviced_recursive": "8:0 Read 1\n8:0 Write 2\nTotal 3\n",
     });
     await writeFiles(join(root, "pids/c4"), { "pids.current": "3\n", "pids.max": "max\n" });
     await writeFiles(join(root, "hugetlb/c4"), {
@@ -178,7 +185,11 @@ describe("V1CgroupManager on plain directories", () => {
         failcnt: 9,
         oomKills: 2,
         underOom: false,
+        mappedFileBytes: 0,
+        maxUsageBytes: 12000,
+        kernelBytes: 400,
       },
+      blkio: [{ major: 8, minor: 0, readBytes: 4096, writeBytes: 8192, reads: 1, writes: 2 }],
       pids: { current: 3 },
       hugetlb: { "2MB": { usageBytes: 0, maxUsageBytes: 2097152, failcnt: 1 } },
     });

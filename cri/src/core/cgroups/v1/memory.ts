@@ -88,6 +88,11 @@ export const memoryV1: Controller = {
       underOom: (oom.get("under_oom") ?? 0) !== 0,
     };
     if (limit !== undefined) out.memory.limitBytes = limit;
+    out.memory.mappedFileBytes = stat.get("total_mapped_file") ?? 0;
+    const maxUsage = await readOptional(fs, file(dir, "memory.max_usage_in_bytes"));
+    if (maxUsage !== undefined) out.memory.maxUsageBytes = Number(maxUsage.trim());
+    const kmem = await readOptional(fs, file(dir, "memory.kmem.usage_in_bytes"));
+    if (kmem !== undefined) out.memory.kernelBytes = Number(kmem.trim());
     if (memswUsage !== undefined) {
       out.memory.swapBytes = Math.max(0, Number(memswUsage.trim()) - usage);
     }

@@ -4,9 +4,31 @@
  * io.max lines "major:minor rbps=N wbps=N riops=N wiops=N", one device per write.
  * leafWeight has no v2 counterpart and is not applied.
  */
-import { file, type CgroupFs } from "../cgroup-fs.js";
+import { file, readOptional, type CgroupFs } from "../cgroup-fs.js";
 import type { Controller } from "../controller.js";
 import { isSet, type LinuxResources } from "../resources.js";
+import type { BlkioDeviceStats, CgroupStats } from "../stats.js";
+
+/** io.stat: "major:minor rbytes=.. wbytes=.. rios=.. wios=.. ..." one line per device. */
+export function parseIoStat(text: string): BlkioDeviceStats[] {
+  const out: BlkioDeviceStats[] = [];
+  for (const line of text.split("\n")) {
+    const [dev, ...fields] = line.trim().split(/\s+/);
+    const m = /^(\d+):(\d+)$/.exec(dev ?? "");
+    if (!m) continue;
+    const kv = new Map(fields.map((f) => f.split("=") as [string, string]));
+    const n = (k: string) => Number(kv.get(k) ?? 0);
+    out.push({
+      major: Number(m[1]),
+      minor: Number(m[2]),
+      readBytes: n("rbytes"),
+      writeBytes: n("wbytes"),
+      reads: n("rios"),
+      writes: n("wios"),
+    });
+  }
+  return out;
+}
 
 /** OCI blkio weight (10..1000) → io.weight (1..10000): 1 + (weight - 10) * 9999 / 990. */
 export function blkioWeightToIoWeight(weight: number): number {
@@ -51,5 +73,9 @@ export const ioV2: Controller = {
       else await fs.write(file(dir, "io.weight"), `${dev} ${blkioWeightToIoWeight(d.weight)}`);
     }
     for (const line of ioMaxLines(r)) await fs.write(file(dir, "io.max"), line);
+  },
+
+  async stats(fs: CgroupFs, dir: string, out: CgroupStats) {
+    out.blkio = parseIoStat((await readOptional(fs, file(dir, "io.stat"))) ?? "");
   },
 };

@@ -124,7 +124,10 @@ describe("V2CgroupManager on a plain directory", () => {
       "cpu.stat":
         "usage_usec 2000\nuser_usec 1500\nsystem_usec 500\nnr_periods 4\nnr_throttled 1\nthrottled_usec 30\n",
       "memory.current": "8192\n",
-      "memory.stat": "anon 4096\nfile 2048\ninactive_file 1024\npgfault 10\npgmajfault 1\n",
+      "memory.stat":
+        "anon 4096\nfile 2048\nkernel 300\nfile_mapped 64\ninactive_file 1024\npgfault 10\npgmajfault 1\n",
+      "memory.peak": "9000\n",
+      "io.stat": "8:0 rbytes=4096 wbytes=512 rios=1 wios=2 dbytes=0 dios=0\n",
       "memory.events": "low 0\nhigh 0\nmax 6\noom 2\noom_kill 1\noom_group_kill 0\n",
       "memory.max": "max\n",
       "memory.swap.current": "0\n",
@@ -153,7 +156,11 @@ describe("V2CgroupManager on a plain directory", () => {
         failcnt: 6,
         oomEvents: 2,
         oomKills: 1,
+        mappedFileBytes: 64,
+        maxUsageBytes: 9000,
+        kernelBytes: 300,
       },
+      blkio: [{ major: 8, minor: 0, readBytes: 4096, writeBytes: 512, reads: 1, writes: 2 }],
       pids: { current: 2, limit: 10 },
       hugetlb: { "2MB": { usageBytes: 0, failcnt: 3 } },
     });

@@ -77,5 +77,10 @@ export const memoryV2: Controller = {
     };
     if (limit !== undefined) out.memory.limitBytes = limit;
     if (swap !== undefined) out.memory.swapBytes = Number(swap.trim());
+    out.memory.mappedFileBytes = stat.get("file_mapped") ?? 0;
+    const peak = await readOptional(fs, file(dir, "memory.peak"));
+    if (peak !== undefined) out.memory.maxUsageBytes = Number(peak.trim());
+    const kernel = stat.get("kernel") ?? (stat.get("kernel_stack") ?? 0) + (stat.get("slab") ?? 0);
+    out.memory.kernelBytes = kernel;
   },
 };
