@@ -65,6 +65,9 @@ bench-deps: ## install the benchmarks' peers from Debian (containerd, runc, crun
 bench-pull: build bench-deps ## cold CRI pulls (busybox, 140 MB/5 layers), skiff-cri vs containerd 1.6; RSS (RUNS=5)
 	@node dist/e2e/bench/pull.js
 
+bench-cri: build bench-deps ## CRI lifecycle RPCs, 100 concurrent pods, ListContainers at 100/1,000, RSS: skiff-cri vs containerd 1.6 (RUNS=10 COUNT=100)
+	@node dist/e2e/bench/cri.js
+
 bench-runtime: build bench-deps ## /bin/true through the core, skiff-oci, runc and crun; monitor PSS (RUNS=30)
 	@node dist/e2e/bench/runtime.js
 

@@ -239,8 +239,11 @@ export async function startContainerd(options: ContainerdOptions): Promise<Runni
   };
 }
 
-/** Stops and removes every pod (and so its containers), so CNI DEL runs for each. */
-async function removePods(clients: SkiffClients): Promise<void> {
+/**
+ * Removes every container, then stops and removes every pod (so CNI DEL runs for each),
+ * 16 calls at a time; errors of single calls are ignored. Works on any CRI runtime.
+ */
+export async function removePods(clients: SkiffClients): Promise<void> {
   const { runtime } = clients;
   const containers = await rpc<{ containers: { id: string }[] }>(
     runtime,
