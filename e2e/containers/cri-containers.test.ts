@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { rpc } from "../../cri/src/cli/client.js";
 import { startRegistry, type TestRegistry } from "../harness/registry.js";
-import { busyboxImage, pushImage } from "../harness/images.js";
+import { buildImage, buildLayer, busyboxImage, pushImage } from "../harness/images.js";
 import {
   removeDirs,
   startDaemon,
@@ -384,6 +384,72 @@ describe("CRI containers", () => {
       code: status.FAILED_PRECONDITION,
     });
     await runtime("RemoveContainer", { container_id: id });
+  });
+
+  test("image volumes: read-only, reported, in use, sub paths stay inside the image", async () => {
+    const volumeImage = `${registry.host}/library/data:1`;
+    await pushImage(
+      registry,
+      "library/data",
+      "1",
+      buildImage({
+        layers: [
+          buildLayer([
+            { name: "data", type: "directory", mode: 0o755 },
+            { name: "data/hello.txt", type: "file", body: "hello from an image\n" },
+            { name: "escape", type: "symlink", linkname: "/etc" },
+          ]),
+        ],
+      }),
+    );
+    const { image_ref } = await rpc<{ image_ref: string }>(daemon.clients.image, "PullImage", {
+      image: { image: volumeImage },
+    });
+    const withVolume = (name: string, subPath = "") =>
+      createStarted(name, ["sleep", "1000"], {
+        mounts: [
+          {
+            container_path: "/vol",
+            readonly: true,
+            image: { image: volumeImage },
+            image_sub_path: subPath,
+          },
+        ],
+      });
+    const id = await withVolume("imgvol");
+    const exec = (cmd: string) =>
+      runtime<{ stdout: Buffer; stderr: Buffer; exit_code: number }>("ExecSync", {
+        container_id: id,
+        cmd: ["sh", "-c", cmd],
+        timeout: 10,
+      });
+    expect((await exec("cat /vol/data/hello.txt")).stdout.toString()).toBe("hello from an image\n");
+    expect((await exec("touch /vol/data/new")).exit_code).not.toBe(0);
+    const { status: st } = await runtime<{
+      status: { mounts: { container_path: string; image: { image_ref: string } }[] };
+    }>("ContainerStatus", { container_id: id });
+    expect(st.mounts[0]?.image.image_ref).toBe(image_ref);
+    await expect(
+      rpc(daemon.clients.image, "RemoveImage", { image: { image: volumeImage } }),
+    ).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+
+    const sub = await withVolume("imgvol-sub", "data");
+    const subRead = await runtime<{ stdout: Buffer }>("ExecSync", {
+      container_id: sub,
+      cmd: ["cat", "/vol/hello.txt"],
+      timeout: 10,
+    });
+    expect(subRead.stdout.toString()).toBe("hello from an image\n");
+    for (const bad of ["escape", "../data", "/data", "missing"]) {
+      await expect(withVolume(`imgvol-bad-${bad.replace(/\W/g, "")}`, bad)).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+      });
+    }
+
+    await runtime("RemoveContainer", { container_id: sub });
+    await runtime("RemoveContainer", { container_id: id });
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("image-volumes");
+    await rpc(daemon.clients.image, "RemoveImage", { image: { image: volumeImage } });
   });
 
   test("bad input: unknown pod, missing image, missing names", async () => {

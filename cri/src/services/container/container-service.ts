@@ -14,8 +14,8 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, posix } from "node:path";
 import type { ContainerRuntime } from "../../core/container/runtime.js";
 import {
   SkiffError,
@@ -35,6 +35,7 @@ import type { Store } from "../../core/store/store.js";
 import type { ContainerConfig__Output } from "../../generated/runtime/v1/ContainerConfig.js";
 import type { LinuxContainerResources__Output } from "../../generated/runtime/v1/LinuxContainerResources.js";
 import type { ImageService } from "../image/image-service.js";
+import type { ImageRecord } from "../image/image-store.js";
 import {
   buildContainerSpec,
   containerResources,
@@ -160,6 +161,7 @@ export class ContainerService {
       throw alreadyExists(`container name ${name} is reserved for ${String(existing["id"])}`);
     const image = this.o.images.resolve(imageRef);
     if (!image) throw notFound(`image ${imageRef} not found: pull it first`);
+    const volumeImages = this.resolveImageVolumes(config);
 
     const id = randomBytes(32).toString("hex");
     const dir = this.containerDir(id);
@@ -192,6 +194,8 @@ export class ContainerService {
       undo.push(() => this.o.snapshotter.remove(id));
       await mountAll(mounts, rootfs);
       undo.push(() => unmountAll(rootfs));
+      undo.push(() => this.unmountImageVolumes(id));
+      const imageVolumes = await this.mountImageVolumes(id, config, volumeImages);
       if (record.logPath) mkdirSync(dirname(record.logPath), { recursive: true });
       const facts = await hostFacts();
       const spec = buildContainerSpec({
@@ -201,6 +205,7 @@ export class ContainerService {
         rootfs,
         users: readImageUsers(rootfs),
         sandbox: pod.context,
+        imageVolumeSources: imageVolumes,
         volumeDir: (path) => {
           const volume = join(dir, "volumes", path);
           mkdirSync(volume, { recursive: true });
@@ -233,6 +238,67 @@ export class ContainerService {
         }
       }
       throw err;
+    }
+  }
+
+  /**
+   * Image volumes (KEP-4639): the image each mount names, which must be pulled; the
+   * mount's image_ref records it (ContainerStatus reports it, rmi sees it in use).
+   */
+  private resolveImageVolumes(config: ContainerConfig__Output): Map<number, ImageRecord> {
+    const images = new Map<number, ImageRecord>();
+    for (const [i, m] of config.mounts.entries()) {
+      if (!m.image?.image) continue;
+      const image = this.o.images.resolve(m.image.image);
+      if (!image)
+        throw notFound(`config.mounts[${i}].image: ${m.image.image} not found: pull it first`);
+      m.image.image_ref = image.id;
+      images.set(i, image);
+    }
+    return images;
+  }
+
+  /**
+   * Each image volume is a read-only overlay view of its image's layers under the
+   * container's directory. Returns mount index → the directory to bind, its
+   * image_sub_path resolved inside the image.
+   */
+  private async mountImageVolumes(
+    id: string,
+    config: ContainerConfig__Output,
+    images: Map<number, ImageRecord>,
+  ): Promise<Map<number, string>> {
+    const sources = new Map<number, string>();
+    for (const [i, image] of images) {
+      const m = config.mounts[i]!;
+      const target = join(this.containerDir(id), "image-volumes", String(i));
+      mkdirSync(target, { recursive: true, mode: 0o700 });
+      const mounts = await this.o.snapshotter.view(
+        imageVolumeKey(id, i),
+        image.topChainId || undefined,
+        { labels: { "skiff.dev/container": id } },
+      );
+      await mountAll(mounts, target);
+      sources.set(i, imageSubPath(target, m.image_sub_path, `config.mounts[${i}].image_sub_path`));
+    }
+    return sources;
+  }
+
+  private async unmountImageVolumes(id: string): Promise<void> {
+    const dir = join(this.containerDir(id), "image-volumes");
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      await unmountAll(join(dir, entry));
+      try {
+        await this.o.snapshotter.remove(imageVolumeKey(id, Number(entry)));
+      } catch (err) {
+        if (!(err instanceof SkiffError && err.kind === "NotFound")) throw err;
+      }
     }
   }
 
@@ -341,6 +407,7 @@ export class ContainerService {
     await this.o.runtime.delete(id, { force: true });
     const rootfs = join(this.containerDir(id), "rootfs");
     await unmountAll(rootfs);
+    await this.unmountImageVolumes(id);
     try {
       await this.o.snapshotter.remove(id);
     } catch (err) {
@@ -368,10 +435,15 @@ export class ContainerService {
       .map((r) => String(r["id"]));
   }
 
+  /** A container runs the image or mounts it as an image volume. */
   usesImage(imageId: string): boolean {
+    const asVolume = `%"image_ref":${JSON.stringify(imageId)}%`;
     return (
-      this.o.store.get("SELECT 1 AS x FROM containers WHERE image_id = ? LIMIT 1", imageId) !==
-      undefined
+      this.o.store.get(
+        "SELECT 1 AS x FROM containers WHERE image_id = ? OR config LIKE ? LIMIT 1",
+        imageId,
+        asVolume,
+      ) !== undefined
     );
   }
 
@@ -502,6 +574,7 @@ export class ContainerService {
 
   private async forget(id: string): Promise<void> {
     await unmountAll(join(this.containerDir(id), "rootfs"));
+    await this.unmountImageVolumes(id);
     try {
       await this.o.snapshotter.remove(id);
     } catch (err) {
@@ -635,6 +708,29 @@ export async function endExec(child: ChildProcess, result: Promise<unknown>): Pr
   const grace = setTimeout(() => child.kill("SIGKILL"), 2000);
   await result.catch(() => undefined);
   clearTimeout(grace);
+}
+
+const imageVolumeKey = (id: string, index: number) => `${id}/image-volume/${index}`;
+
+/**
+ * `sub` inside the mounted image at `root`: relative, no "..", existing, and not leaving
+ * the image through a symlink (it is resolved on the host, where a link would point at
+ * the host's files).
+ */
+function imageSubPath(root: string, sub: string, field: string): string {
+  if (sub === "") return root;
+  const normal = posix.normalize(sub);
+  if (isAbsolute(sub) || normal === ".." || normal.startsWith("../"))
+    throw invalidArgument(`${field}: "${sub}" must be a relative path inside the image`);
+  let real: string;
+  try {
+    real = realpathSync(join(root, normal));
+  } catch {
+    throw invalidArgument(`${field}: "${sub}" does not exist in the image`);
+  }
+  if (real !== root && !real.startsWith(`${root}/`))
+    throw invalidArgument(`${field}: "${sub}" leads outside the image`);
+  return real;
 }
 
 let boundingSetCache: string[] | undefined;

@@ -271,6 +271,33 @@ describe("buildContainerSpec", () => {
     );
   });
 
+  test("image volumes: read-only binds of the mounted image, never an empty source", () => {
+    const withImage = config((c) => {
+      c.mounts = [
+        {
+          container_path: "/models",
+          host_path: "",
+          readonly: false,
+          propagation: "PROPAGATION_PRIVATE",
+          image: { image: "registry.local/models:1" },
+        },
+      ] as never;
+    });
+    const spec = buildContainerSpec({
+      ...input(withImage),
+      imageVolumeSources: new Map([[0, "/var/lib/skiff/containers/c/image-volumes/0"]]),
+    });
+    expect(spec.mounts?.find((m) => m.destination === "/models")).toEqual({
+      destination: "/models",
+      type: "bind",
+      source: "/var/lib/skiff/containers/c/image-volumes/0",
+      options: ["rbind", "rprivate", "ro", "nosuid", "nodev"],
+    });
+    expect(() => buildContainerSpec(input(withImage))).toThrow(
+      /mounts\[0\]\.image: .* not mounted/,
+    );
+  });
+
   test("mounts: propagation, read-only, recursive read-only, bad paths refused", () => {
     const spec = buildContainerSpec(
       input(

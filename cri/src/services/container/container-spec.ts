@@ -84,7 +84,9 @@ export interface ContainerSpecInput {
   rootfs: string;
   users: ImageUsers;
   sandbox: SandboxContext;
-  /** Where image volumes get their (empty, per-container) directories. */
+  /** Mounts whose source is an image (config.mounts index → the directory to bind). */
+  imageVolumeSources?: Map<number, string>;
+  /** Where the image config's Volumes get their (empty, per-container) directories. */
   volumeDir(containerPath: string): string;
   hostDevice(path: string): HostDevice | undefined;
   /** Every device of the host, for privileged containers. */
@@ -384,8 +386,18 @@ function containerMounts(input: ContainerSpecInput, privileged: boolean): Mount[
     const field = `config.mounts[${i}]`;
     if (!isAbsolute(m.container_path))
       throw invalidArgument(`${field}.container_path: "${m.container_path}" must be absolute`);
-    if (m.image)
-      throw invalidArgument(`${field}.image: image volume sources are not supported by Skiff yet`);
+    if (m.image?.image) {
+      // Read-only, whatever the mount says: the image's layers are shared.
+      const source = input.imageVolumeSources?.get(i);
+      if (!source) throw invalidArgument(`${field}.image: ${m.image.image} is not mounted`);
+      mounts.push({
+        destination: m.container_path,
+        type: "bind",
+        source,
+        options: ["rbind", "rprivate", "ro", "nosuid", "nodev"],
+      });
+      return;
+    }
     if (!m.host_path) throw invalidArgument(`${field}.host_path: must not be empty`);
     if (!isAbsolute(m.host_path))
       throw invalidArgument(`${field}.host_path: "${m.host_path}" must be absolute`);
