@@ -21,26 +21,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { rpc, type SkiffClients } from "../../cri/src/cli/client.js";
-import {
-  pushPauseImage,
-  removePods,
-  startContainerd,
-  unmountUnder,
-  type RunningContainerd,
-} from "../harness/containerd.js";
-import { busyboxImage, pushImage } from "../harness/images.js";
-import { startRegistry, type TestRegistry } from "../harness/registry.js";
-import {
-  bridgeNetwork,
-  cniBinArgs,
-  removeDirs,
-  startDaemon,
-  tempDirs,
-  type BridgeNetwork,
-  type DaemonDirs,
-  type RunningDaemon,
-} from "../harness/skiff-cri.js";
+import { removePods } from "../harness/containerd.js";
+import { busyboxImage } from "../harness/images.js";
 import { memoryOf, mib, MiB, printTable, ratio, stats } from "./measure.js";
+import { podConfig as basePodConfig, startPair, type Pair } from "./pair.js";
 
 const RUNS = Number(process.env.RUNS ?? 10);
 const COUNT = Number(process.env.COUNT ?? 100);
@@ -73,17 +57,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function podConfig(subject: Subject, name: string): Record<string, unknown> {
   const logDirectory = join(subject.logs, name);
   mkdirSync(logDirectory, { recursive: true });
-  return {
-    metadata: { name, uid: `uid-${name}`, namespace: "bench", attempt: 0 },
-    hostname: name,
-    log_directory: logDirectory,
-    labels: { "bench.skiff.dev/run": name },
-    linux: {
-      security_context: {
-        namespace_options: { network: "POD", pid: "CONTAINER", ipc: "POD" },
-      },
-    },
-  };
+  return basePodConfig(name, logDirectory);
 }
 
 function containerConfig(image: string, name: string, extra: object = {}): Record<string, unknown> {
@@ -289,51 +263,23 @@ async function settleAll(promises: Promise<unknown>[]): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  let registry: TestRegistry | undefined;
-  let dirs: DaemonDirs | undefined;
-  let network: BridgeNetwork | undefined;
-  let skiff: RunningDaemon | undefined;
-  let containerd: RunningContainerd | undefined;
+  let pair: Pair | undefined;
   const work = mkdtempSync("/tmp/skiff-bench-cri-");
   try {
-    registry = await startRegistry();
-    await pushImage(registry, "bench/busybox", "v1", busyboxImage());
-    const image = `${registry.host}/bench/busybox:v1`;
-    const pause = await pushPauseImage(registry);
-
-    dirs = tempDirs("skiff-bench-cri-");
-    network = bridgeNetwork(dirs.dir);
-    network.install(dirs);
-    skiff = await startDaemon(dirs, ["--log-level=info", ...cniBinArgs]);
-    containerd = await startContainerd({
-      cniConfDir: join(dirs.dir, "net.d"),
-      sandboxImage: pause,
-      registryHosts: [registry.host],
-      registry,
-    });
-    const subjects: Subject[] = [
-      {
-        name: "skiff-cri",
-        pid: skiff.process.pid!,
-        clients: skiff.clients,
-        logs: join(work, "skiff-logs"),
-        samples: {},
-      },
-      {
-        name: "containerd",
-        pid: containerd.pid,
-        clients: containerd.clients,
-        logs: join(work, "containerd-logs"),
-        samples: {},
-      },
-    ];
-    for (const s of subjects) await rpc(s.clients.image, "PullImage", { image: { image } });
-    await rpc(containerd.clients.image, "PullImage", { image: { image: pause } });
+    pair = await startPair({ busybox: busyboxImage() });
+    const image = pair.refs.busybox!;
+    const subjects: Subject[] = pair.runtimes.map((r) => ({
+      name: r.name,
+      pid: r.pid,
+      clients: r.clients,
+      logs: join(work, `${r.name}-logs`),
+      samples: {},
+    }));
     await sleep(2000);
     const idle = subjects.map((s) => memoryOf(s.pid).rss);
+    const { network } = pair;
     console.log(
-      `skiff-cri ${(await rpc<{ runtime_version: string }>(skiff.clients.runtime, "Version", {})).runtime_version}` +
-        ` vs containerd ${(await rpc<{ runtime_version: string }>(containerd.clients.runtime, "Version", {})).runtime_version}` +
+      pair.runtimes.map((r) => `${r.name} ${r.version}`).join(" vs ") +
         `; image ${image}; CNI ${network.name} (bridge ${network.bridge}, ${network.subnet})`,
     );
 
@@ -435,22 +381,12 @@ async function main(): Promise<void> {
     const verdict = (ok: boolean): string => (ok ? "met" : "MISSED");
     console.log(
       `targets: pod+container start ≤ 0.5x containerd: ${ratio(start[0]!, start[1]!)}x ` +
-        `${verdict(start[0]! / start[1]! <= 0.5)}; ListContainers p99 < 5 ms at 1000: ` +
+        `${verdict(start[0]! / start[1]! <= 0.5)}; ListContainers p99 < 5 ms at ${LIST_MAX}: ` +
         `${p99.toFixed(2)} ms ${verdict(p99 < 5)}; idle RSS < 80 MiB: ${mib(idle[0]!)} MiB ` +
         `${verdict(idle[0]! < 80 * MiB)}`,
     );
   } finally {
-    await containerd?.stop();
-    if (skiff) {
-      await removePods(skiff.clients).catch((err: Error) =>
-        console.error(`cleanup of skiff-cri's pods failed: ${err.message}`),
-      );
-      await skiff.stop();
-    }
-    if (dirs) unmountUnder(dirs.dir);
-    network?.cleanup();
-    if (dirs) removeDirs(dirs);
-    await registry?.stop();
+    await pair?.stop();
     rmSync(work, { recursive: true, force: true });
     console.log(`took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
