@@ -198,6 +198,33 @@ describe("CRI containers", () => {
     await runtime("RemoveContainer", { container_id: id });
   });
 
+  test("ContainerStatus.user is the process's identity, as `id` sees it", async () => {
+    const id = await createStarted("who", ["sleep", "1000"], {
+      linux: {
+        security_context: {
+          run_as_user: { value: 1000 },
+          run_as_group: { value: 2000 },
+          supplemental_groups: [1234],
+        },
+      },
+    });
+    const { status: st } = await runtime<{
+      status: { user: { linux: { uid: string; gid: string; supplemental_groups: string[] } } };
+    }>("ContainerStatus", { container_id: id });
+    expect(st.user.linux).toEqual({
+      uid: "1000",
+      gid: "2000",
+      supplemental_groups: ["1234", "2000"],
+    });
+    const r = await runtime<{ stdout: Buffer }>("ExecSync", {
+      container_id: id,
+      cmd: ["sh", "-c", "id -u; id -G"],
+      timeout: 10,
+    });
+    expect(r.stdout.toString()).toBe("1000\n2000 1234\n");
+    await runtime("RemoveContainer", { container_id: id });
+  });
+
   test("mount propagation: private, host-to-container, bidirectional", async () => {
     const host = join(dirs.dir, "propagation");
     const sh = (cmd: string) => {
@@ -440,6 +467,11 @@ describe("CRI containers", () => {
       timeout: 10,
     });
     expect(subRead.stdout.toString()).toBe("hello from an image\n");
+    await expect(
+      createStarted("imgvol-rw", ["sleep", "1000"], {
+        mounts: [{ container_path: "/vol", readonly: false, image: { image: volumeImage } }],
+      }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     for (const bad of ["escape", "../data", "/data", "missing"]) {
       await expect(withVolume(`imgvol-bad-${bad.replace(/\W/g, "")}`, bad)).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,

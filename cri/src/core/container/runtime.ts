@@ -332,6 +332,17 @@ export class ContainerRuntime {
     return (await this.cgroupOf(this.record(id))).stats();
   }
 
+  /** The user its process runs as, from its spec; undefined if the spec is gone. */
+  processUser(id: string): { uid: number; gid: number; additionalGids: number[] } | undefined {
+    try {
+      const user = readJson<Spec>(join(this.dir(id), specFile), `spec of ${id}`).process?.user;
+      if (!user) return undefined;
+      return { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids ?? [] };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every process in the container's cgroup. */
   async pids(id: string): Promise<number[]> {
     return (await this.cgroupOf(this.record(id))).pids();

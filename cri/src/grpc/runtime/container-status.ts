@@ -20,5 +20,12 @@ export const containerStatus =
         config: record.config,
       });
     }
-    return { status: criContainerStatus(record), info };
+    const status = criContainerStatus(record);
+    const user = services.containers.processUser(record.id);
+    if (user) {
+      status.user = {
+        linux: { uid: user.uid, gid: user.gid, supplemental_groups: user.groups },
+      };
+    }
+    return { status, info };
   };

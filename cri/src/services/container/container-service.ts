@@ -249,6 +249,9 @@ export class ContainerService {
     const images = new Map<number, ImageRecord>();
     for (const [i, m] of config.mounts.entries()) {
       if (!m.image?.image) continue;
+      // As kubelet sends them: an image is shared content, never a writable volume.
+      if (!m.readonly)
+        throw invalidArgument(`config.mounts[${i}].readonly: an image volume must be read-only`);
       const image = this.o.images.resolve(m.image.image);
       if (!image)
         throw notFound(`config.mounts[${i}].image: ${m.image.image} not found: pull it first`);
@@ -523,6 +526,17 @@ export class ContainerService {
     }
     await Promise.all([streamEnd(child.stdout), streamEnd(child.stderr)]);
     return { stdout: stdout(), stderr: stderr(), exitCode: outcome.exitCode };
+  }
+
+  /**
+   * The identity of the container's process for ContainerStatus.user: uid, gid, and every
+   * group it holds (the primary one included, as `id -G` lists them).
+   */
+  processUser(id: string): { uid: number; gid: number; groups: number[] } | undefined {
+    const user = this.o.runtime.processUser(id);
+    if (!user) return undefined;
+    const groups = [...new Set([user.gid, ...user.additionalGids])].sort((a, b) => a - b);
+    return { uid: user.uid, gid: user.gid, groups };
   }
 
   /** Processes, threads, open files and sockets of the container's cgroup. */

@@ -58,7 +58,8 @@ export function runtimeStatus(sources: RuntimeStatusSources, verbose: boolean): 
       { name: "", features: { recursive_read_only_mounts: true, user_namespaces: false } },
     ],
     features: {
-      supplemental_groups_policy: false,
+      // Strict leaves out the groups of the image's /etc/group (container-spec.ts).
+      supplemental_groups_policy: true,
       user_namespaces_host_network: false,
       mount_options: false,
     },
