@@ -18,7 +18,7 @@
  * (the three RPCs of 1.) at most 0.5x containerd's; ListContainers p99 under 5 ms at
  * 1,000 containers; idle RSS under 80 MiB.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { rpc, type SkiffClients } from "../../cri/src/cli/client.js";
 import { removePods } from "../harness/containerd.js";
@@ -264,7 +264,6 @@ async function settleAll(promises: Promise<unknown>[]): Promise<void> {
 async function main(): Promise<void> {
   const started = Date.now();
   let pair: Pair | undefined;
-  const work = mkdtempSync("/tmp/skiff-bench-cri-");
   try {
     pair = await startPair({ busybox: busyboxImage() });
     const image = pair.refs.busybox!;
@@ -272,7 +271,7 @@ async function main(): Promise<void> {
       name: r.name,
       pid: r.pid,
       clients: r.clients,
-      logs: join(work, `${r.name}-logs`),
+      logs: join(pair!.work, `${r.name}-logs`),
       samples: {},
     }));
     await sleep(2000);
@@ -387,7 +386,6 @@ async function main(): Promise<void> {
     );
   } finally {
     await pair?.stop();
-    rmSync(work, { recursive: true, force: true });
     console.log(`took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
 }

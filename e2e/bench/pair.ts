@@ -5,8 +5,9 @@
  * from the same dir; skiff-cri (log level info) and a private containerd 1.6; every
  * image pulled on both beforehand. stop() removes everything (pods through the CRI,
  * daemons, mounts, bridge and iptables rules, registry, temp dirs), also on SIGINT or
- * SIGTERM, and is safe to call twice.
+ * SIGTERM (then the process exits 130), and is safe to call twice.
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { rpc, type SkiffClients } from "../../cri/src/cli/client.js";
 import {
@@ -44,8 +45,12 @@ export interface Pair {
   runtimes: [Runtime, Runtime];
   /** Image references by the names given to startPair. */
   refs: Record<string, string>;
+  /** A temp dir for the benchmark's own files (pod log dirs); stop() removes it. */
+  work: string;
   stop(): Promise<void>;
 }
+
+const skiffArgs = ["--log-level=info", ...cniBinArgs];
 
 export async function startPair(images: Record<string, BuiltImage>): Promise<Pair> {
   let registry: TestRegistry | undefined;
@@ -54,11 +59,20 @@ export async function startPair(images: Record<string, BuiltImage>): Promise<Pai
   let skiff: RunningDaemon | undefined;
   let containerd: RunningContainerd | undefined;
   let stopping: Promise<void> | undefined;
+  const work = mkdtempSync("/tmp/skiff-bench-work-");
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       await containerd?.stop();
+      if (interrupted && skiff) {
+        await Promise.race([skiff.exited, new Promise((r) => setTimeout(r, 1000))]);
+      }
+      if (skiff && dirs && (skiff.process.exitCode ?? skiff.process.signalCode) !== null) {
+        // killed with the terminal's process group (Ctrl-C): its pods outlive it, so
+        // start it again on the same dirs to remove them through the CRI
+        skiff = await startDaemon(dirs, skiffArgs).catch(() => skiff);
+      }
       if (skiff) {
         await removePods(skiff.clients).catch((err: Error) =>
           console.error(`cleanup of skiff-cri's pods failed: ${err.message}`),
@@ -69,9 +83,12 @@ export async function startPair(images: Record<string, BuiltImage>): Promise<Pai
       network?.cleanup();
       if (dirs) removeDirs(dirs);
       await registry?.stop();
+      rmSync(work, { recursive: true, force: true });
     })());
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     console.error(`\n${signal}: cleaning up`);
+    interrupted = true;
     void stop().finally(() => process.exit(130));
   };
   process.once("SIGINT", onSignal);
@@ -87,7 +104,7 @@ export async function startPair(images: Record<string, BuiltImage>): Promise<Pai
     dirs = tempDirs("skiff-bench-");
     network = bridgeNetwork(dirs.dir);
     network.install(dirs);
-    skiff = await startDaemon(dirs, ["--log-level=info", ...cniBinArgs]);
+    skiff = await startDaemon(dirs, skiffArgs);
     containerd = await startContainerd({
       cniConfDir: join(dirs.dir, "net.d"),
       sandboxImage: pause,
@@ -118,7 +135,7 @@ export async function startPair(images: Record<string, BuiltImage>): Promise<Pai
         await rpc(r.clients.image, "PullImage", { image: { image: ref } });
     }
     await rpc(containerd.clients.image, "PullImage", { image: { image: pause } });
-    return { registry, network, runtimes, refs, stop };
+    return { registry, network, runtimes, refs, work, stop };
   } catch (err) {
     await stop();
     throw err;

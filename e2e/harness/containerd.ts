@@ -174,9 +174,12 @@ export async function startContainerd(options: ContainerdOptions): Promise<Runni
     configFile,
     configToml({ root, state, socket, hostsDir, streamPort, options: options }),
   );
+  // its own process group: a Ctrl-C in the terminal reaches the caller, which then
+  // removes the pods through containerd before stopping it
   const child = spawn(containerdBinary, ["--config", configFile], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: dir },
+    detached: true,
   });
   let output = "";
   child.stdout.on("data", (d) => (output += d));
