@@ -29,7 +29,9 @@ async function startInfra(): Promise<ChildProcess & { pid: number }> {
 }
 
 const exitOf = (child: ChildProcess) =>
-  new Promise<number | NodeJS.Signals | null>((r) => child.on("exit", (code, sig) => r(code ?? sig)));
+  new Promise<number | NodeJS.Signals | null>((r) =>
+    child.on("exit", (code, sig) => r(code ?? sig)),
+  );
 
 describe("skiff-infra", () => {
   test("its PSS alone is at most 400 KiB; other signals are ignored, SIGTERM ends it with 0", async () => {
