@@ -1,6 +1,6 @@
 /**
  * skiff-cri SIGKILLed in the middle of RunPodSandbox, at each crash point of the
- * SKIFF_TEST_CRASH_AT test hook (services/sandbox/crash-point.ts), then restarted:
+ * SKIFF_TEST_CRASH_AT test hook (services/crash-point.ts), then restarted:
  * half-created pods are rolled back with nothing leaked (netns, CNI attachment and
  * host-local IP, veth, infra process and monitor, shm mount, pod dir, pod cgroup, store
  * row); a pod whose creation finished is re-adopted. Also: live pods survive a restart,

@@ -33,6 +33,7 @@ export class Daemon {
     private readonly store: Store,
     private readonly server: GrpcServer,
     readonly sandboxes: SandboxService,
+    readonly containers: ContainerService,
     /** Closes what serves beside gRPC: the CNI watcher, the streaming server. */
     private readonly closeServices: () => Promise<void>,
   ) {}
@@ -108,10 +109,19 @@ export class Daemon {
           },
         },
       });
-      const daemon = new Daemon(options, log, config, store, server, sandboxes, async () => {
-        cni.close();
-        await streaming.stop();
-      });
+      const daemon = new Daemon(
+        options,
+        log,
+        config,
+        store,
+        server,
+        sandboxes,
+        containers,
+        async () => {
+          cni.close();
+          await streaming.stop();
+        },
+      );
       undo.push(() => void server.stop(0));
       await daemon.recover();
       recovered = true;
@@ -133,11 +143,15 @@ export class Daemon {
   }
 
   /**
-   * Reconciles the store with the machine before any RPC is served: pod sandboxes
+   * Reconciles the store with the machine before any RPC is served: containers (roll
+   * back half-created ones, remove directories no row knows), then pod sandboxes
    * (re-adopt live infra processes, mark dead ones NotReady, roll back half-created
    * pods, remove leftovers no row knows).
    */
   private async recover(): Promise<void> {
+    const containers = await this.containers.recover();
+    if (containers.rolledBack.length > 0 || containers.strays.length > 0)
+      this.log.info(containers, "containers recovered");
     const pods = await this.sandboxes.recover();
     this.log.info(
       {

@@ -6,7 +6,9 @@
  * Points of RunPodSandbox, in order: sandbox:after-reserve (the "creating" row is
  * written), sandbox:after-netns, sandbox:after-cni (ADD done), sandbox:after-infra (the
  * infra process and its monitor were spawned), sandbox:after-ready (the finished row
- * is written).
+ * is written). Of CreateContainer: container:after-rootfs (row, snapshot and rootfs
+ * mount made), container:after-shim (the monitor and the waiting process spawned). Of
+ * StopContainer: container:after-stop-signal (the stop signal sent, the grace running).
  */
 export const sandboxCrashPoints = [
   "sandbox:after-reserve",
@@ -16,7 +18,14 @@ export const sandboxCrashPoints = [
   "sandbox:after-ready",
 ] as const;
 
-export type CrashPoint = (typeof sandboxCrashPoints)[number];
+export const containerCrashPoints = [
+  "container:after-rootfs",
+  "container:after-shim",
+  "container:after-stop-signal",
+] as const;
+
+export type CrashPoint =
+  (typeof sandboxCrashPoints)[number] | (typeof containerCrashPoints)[number];
 
 export function crashPoint(point: CrashPoint): void {
   if (process.env["SKIFF_TEST_CRASH_AT"] === point) process.kill(process.pid, "SIGKILL");

@@ -34,6 +34,7 @@ import type { OverlaySnapshotter } from "../../core/snapshots/overlay.js";
 import type { Store } from "../../core/store/store.js";
 import type { ContainerConfig__Output } from "../../generated/runtime/v1/ContainerConfig.js";
 import type { LinuxContainerResources__Output } from "../../generated/runtime/v1/LinuxContainerResources.js";
+import { crashPoint } from "../crash-point.js";
 import type { ImageService } from "../image/image-service.js";
 import type { ImageRecord } from "../image/image-store.js";
 import {
@@ -194,6 +195,7 @@ export class ContainerService {
       undo.push(() => this.o.snapshotter.remove(id));
       await mountAll(mounts, rootfs);
       undo.push(() => unmountAll(rootfs));
+      crashPoint("container:after-rootfs");
       undo.push(() => this.unmountImageVolumes(id));
       const imageVolumes = await this.mountImageVolumes(id, config, volumeImages);
       if (record.logPath) mkdirSync(dirname(record.logPath), { recursive: true });
@@ -222,6 +224,7 @@ export class ContainerService {
       if (record.logPath) createOptions.logPath = record.logPath;
       await this.o.runtime.create(id, dir, spec, createOptions);
       undo.push(() => this.o.runtime.delete(id, { force: true }));
+      crashPoint("container:after-shim");
       this.o.store.run("UPDATE containers SET state = 'created' WHERE id = ?", id);
       this.emit(record, "created");
       this.o.log.info({ container_id: id, pod_sandbox_id: sandboxId, name }, "container created");
@@ -389,6 +392,7 @@ export class ContainerService {
       const signal = stopSignal(record.config);
       if (timeoutS > 0) {
         await this.o.runtime.kill(id, signal).catch(ignoreNotRunning);
+        crashPoint("container:after-stop-signal");
         try {
           await this.o.runtime.wait(id, timeoutS * 1000);
         } catch (err) {

@@ -42,7 +42,7 @@ import type { Store } from "../../core/store/store.js";
 import type { LinuxContainerResources__Output } from "../../generated/runtime/v1/LinuxContainerResources.js";
 import type { PodSandboxConfig__Output } from "../../generated/runtime/v1/PodSandboxConfig.js";
 import type { SandboxContext } from "../container/container-spec.js";
-import { crashPoint } from "./crash-point.js";
+import { crashPoint } from "../crash-point.js";
 import { infraSpec, prepareInfraBundle } from "./infra.js";
 import { hostsFile, resolvConf } from "./pod-files.js";
 import { Rollback, withTimeout } from "./rollback.js";
