@@ -54,14 +54,14 @@ async function removeEverything(daemon: RunningDaemon): Promise<void> {
       items?: { id: string }[];
     };
     for (const pod of pods.items ?? []) {
-      await rpc(runtime, "StopPodSandbox", { podSandboxId: pod.id }, 60_000).catch(() => {});
-      await rpc(runtime, "RemovePodSandbox", { podSandboxId: pod.id }, 60_000).catch(() => {});
+      await rpc(runtime, "StopPodSandbox", { pod_sandbox_id: pod.id }, 60_000).catch(() => {});
+      await rpc(runtime, "RemovePodSandbox", { pod_sandbox_id: pod.id }, 60_000).catch(() => {});
     }
     const containers = (await rpc(runtime, "ListContainers", {}, 10_000)) as {
       containers?: { id: string }[];
     };
     for (const c of containers.containers ?? []) {
-      await rpc(runtime, "RemoveContainer", { containerId: c.id }, 60_000).catch(() => {});
+      await rpc(runtime, "RemoveContainer", { container_id: c.id }, 60_000).catch(() => {});
     }
   } catch (err) {
     console.error(`critest: cleanup through the CRI failed: ${(err as Error).message}`);
