@@ -31,8 +31,13 @@ export function portForwardThroughHelper(
       child.kill("SIGKILL");
     };
     signal.addEventListener("abort", onAbort);
+    // The client closed or reset this connection's stream: end the helper. That is the
+    // connection ending, not an error to report (crictl drops the whole session on one).
+    let streamGone = false;
     stream.on("close", () => {
-      if (!stream.readableEnded) child.kill("SIGKILL");
+      if (stream.readableEnded) return;
+      streamGone = true;
+      child.kill("SIGKILL");
     });
     child.on("error", (err) => {
       signal.removeEventListener("abort", onAbort);
@@ -40,7 +45,7 @@ export function portForwardThroughHelper(
     });
     child.on("close", (code) => {
       signal.removeEventListener("abort", onAbort);
-      if (code === 0 || signal.aborted) resolve();
+      if (code === 0 || signal.aborted || streamGone) resolve();
       else reject(new Error(stderr.trim() || `port-forward helper exited with ${code}`));
     });
   });
