@@ -354,13 +354,17 @@ class IngestWriter implements Writer {
     try {
       await this.fh.chmod(0o444);
       await this.fh.sync();
-      await this.finish();
+      // The digest stays ours until the rename is done: a writer let in earlier would
+      // open this same ingest file and find it renamed away under it.
+      await this.finish(false);
       await mkdir(join(this.target, ".."), { recursive: true, mode: 0o700 });
       await rename(this.path, this.target);
       await syncDir(join(this.target, ".."));
     } catch (err) {
       await rm(this.path, { force: true });
       throw new SystemError("commit blob", this.target, err);
+    } finally {
+      this.release();
     }
     return { digest, size: this.written, createdAt: Date.now() };
   }
@@ -374,10 +378,10 @@ class IngestWriter implements Writer {
     await this.finish();
   }
 
-  private async finish(): Promise<void> {
+  private async finish(release = true): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    this.release();
+    if (release) this.release();
     await this.fh.close();
   }
 }
