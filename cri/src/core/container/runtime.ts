@@ -7,7 +7,7 @@
  * and the container (through skiff-shim), and undoes each step if a later one fails, so
  * a refused spec leaves no directory, cgroup, process or mount behind.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { StdioOptions } from "node:child_process";
 import { SkiffError, SystemError, errnoCode, failedPrecondition, notFound } from "../errors.js";
@@ -176,6 +176,7 @@ export class ContainerRuntime {
       );
     }
     startContainer(dir);
+    await pastExec(record.pid);
     record.started = true;
     record.startedAt = new Date().toISOString();
     writeJsonAtomic(join(dir, recordFile), record);
@@ -372,5 +373,24 @@ export class ContainerRuntime {
 
   statePaths(id: string): ReturnType<typeof statePaths> {
     return statePaths(this.dir(id));
+  }
+}
+
+/**
+ * Waits (at most 2 s) until the process has exec'd its program: until then it is still
+ * skiff-shim, and as pid 1 of its namespace it would drop a stop signal sent right after
+ * StartContainer returns (pid 1 gets only the signals it has handlers for).
+ */
+async function pastExec(pid: number): Promise<void> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    let exe: string;
+    try {
+      exe = readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      return; // exited already (or not ours to read): nothing to wait for
+    }
+    if (!exe.includes("skiff-shim") || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
