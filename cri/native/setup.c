@@ -657,8 +657,8 @@ void finish_and_exec(int sync, bool wait_start)
 		wait_byte(sync, 'S');
 	}
 	/* The container's process outlives a killed monitor; an exec'd one dies with its
-	 * skiff-shim (ExecSync's timeout kills the shim). Re-armed here: a change of
-	 * credentials cleared it. */
+	 * skiff-shim if that is killed outright. Re-armed here: a change of credentials
+	 * cleared it. */
 	prctl(PR_SET_PDEATHSIG, wait_start ? 0 : SIGKILL, 0, 0, 0);
 	if (nnp)
 		seccomp_apply();
