@@ -11,4 +11,6 @@ export default {
   transform: {},
   testTimeout: 60000,
   maxWorkers: 2,
+  // After all suites: skiff-cri's empty default pod cgroup parent (e2e/harness/cgroups.ts).
+  globalTeardown: "<rootDir>/dist/e2e/harness/global-teardown.js",
 };

@@ -7,6 +7,7 @@
  * daemons, mounts, bridge and iptables rules, registry, temp dirs), also on SIGINT or
  * SIGTERM (then the process exits 130), and is safe to call twice.
  */
+import { removeSkiffCgroups } from "../harness/cgroups.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { rpc, type SkiffClients } from "../../cri/src/cli/client.js";
@@ -81,6 +82,7 @@ export async function startPair(images: Record<string, BuiltImage>): Promise<Pai
       }
       if (dirs) unmountUnder(dirs.dir);
       network?.cleanup();
+      removeSkiffCgroups();
       if (dirs) removeDirs(dirs);
       await registry?.stop();
       rmSync(work, { recursive: true, force: true });

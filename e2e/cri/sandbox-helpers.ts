@@ -4,11 +4,12 @@
  * containers, CNI cache entries, pod dirs, mounts, host-local IPs, veths, cgroups), so
  * a test can assert that nothing leaked.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { rpc } from "../../cri/src/cli/client.js";
 import type { BridgeNetwork, DaemonDirs, RunningDaemon } from "../harness/skiff-cri.js";
+export { cgroupDirs, removeCgroupTree } from "../harness/cgroups.js";
 
 export interface PodOptions {
   uid?: string;
@@ -148,30 +149,6 @@ export const nothingLeft: Leftovers = {
   ips: [],
   veths: [],
 };
-
-/** Cgroup directories named `name` under each v1 hierarchy and the cgroup2 mount. */
-export function cgroupDirs(relative: string): string[] {
-  const roots = readdirSync("/sys/fs/cgroup").map((c) => join("/sys/fs/cgroup", c));
-  return roots.map((r) => join(r, relative)).filter((d) => existsSync(d));
-}
-
-/** Removes a test's cgroup parent (empty by then) in every hierarchy, deepest first. */
-export function removeCgroupTree(relative: string): void {
-  for (const root of readdirSync("/sys/fs/cgroup").map((c) => join("/sys/fs/cgroup", c))) {
-    const top = join(root, relative);
-    if (!existsSync(top)) continue;
-    const walk = (d: string): void => {
-      for (const e of readdirSync(d, { withFileTypes: true }))
-        if (e.isDirectory()) walk(join(d, e.name));
-      try {
-        rmdirSync(d);
-      } catch {
-        // busy or already gone
-      }
-    };
-    walk(top);
-  }
-}
 
 /**
  * Last-resort cleanup for a test whose daemon died or whose pods could not be removed

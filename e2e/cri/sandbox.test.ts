@@ -93,7 +93,6 @@ afterAll(async () => {
     if (dirs) forceCleanup(dirs);
     net?.cleanup();
     removeCgroupTree(cgroupTop);
-    removeCgroupTree("skiff/pods");
     if (dirs) removeDirs(dirs);
   }
 }, 120_000);

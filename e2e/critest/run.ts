@@ -14,6 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rpc } from "../../cri/src/cli/client.js";
+import { removeSkiffCgroups } from "../harness/cgroups.js";
 import { startRegistry, type TestRegistry } from "../harness/registry.js";
 import {
   bridgeNetwork,
@@ -190,6 +191,7 @@ async function main(): Promise<number> {
     }
     if (dirs) unmountUnder(dirs.dir);
     network?.cleanup();
+    removeSkiffCgroups();
     await registry?.stop();
     if (dirs && !keep) removeDirs(dirs);
     if (dirs && keep) console.log(`critest: kept ${dirs.dir}`);
