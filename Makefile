@@ -8,7 +8,7 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH):/usr/local/go
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-test build ts native proto check-proto lint typecheck test unit critest \
-	root-tests tools run clean bench-deps bench-runtime bench-pull bench-cri bench-operator \
+	root-tests tools run clean bench-runtime bench-pull bench-cri bench-operator \
 	bench-stream crds
 
 help: ## list the targets
@@ -59,19 +59,16 @@ critest: build ## critest v1.37.0 against skiff-cri with offline images (~2 min)
 unit: build ## only the unit tests (no root, no daemons)
 	@scripts/run-tests.sh --testPathIgnorePatterns '\.root\.test\.js$$' 'dist/e2e/'
 
-bench-deps: ## install the benchmarks' peers from Debian (containerd, runc, crun, registry); idempotent
-	@scripts/bench-deps.sh
-
-bench-pull: build bench-deps ## cold CRI pulls (busybox, 140 MB/5 layers), skiff-cri vs containerd 1.6; RSS (RUNS=5)
+bench-pull: setup-test build ## cold CRI pulls (busybox, 140 MB/5 layers), skiff-cri vs containerd 1.6; RSS (RUNS=5)
 	@node dist/e2e/bench/pull.js
 
-bench-cri: build bench-deps ## CRI lifecycle RPCs, 100 concurrent pods, ListContainers at 100/1,000, RSS: skiff-cri vs containerd 1.6 (RUNS=10 COUNT=100)
+bench-cri: setup-test build ## CRI lifecycle RPCs, 100 concurrent pods, ListContainers at 100/1,000, RSS: skiff-cri vs containerd 1.6 (RUNS=10 COUNT=100)
 	@node dist/e2e/bench/cri.js
 
-bench-runtime: build bench-deps ## /bin/true through the core, skiff-oci, runc and crun; monitor PSS (RUNS=30)
+bench-runtime: setup-test build ## /bin/true through the core, skiff-oci, runc and crun; monitor PSS (RUNS=30)
 	@node dist/e2e/bench/runtime.js
 
-bench-stream: build bench-deps ## crictl exec latency, 100 MB exec stdout, port-forward MB/s and connect latency (RUNS=30)
+bench-stream: setup-test build ## crictl exec latency, 100 MB exec stdout, port-forward MB/s and connect latency (RUNS=30)
 	@node dist/e2e/bench/stream.js
 
 bench-operator: build ## 1,000 Registry + 1,000 BuildJob on a real control plane: time, RSS, CPU, API requests/object

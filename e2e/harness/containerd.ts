@@ -30,7 +30,7 @@ import { join } from "node:path";
 import { connect, rpc, type SkiffClients } from "../../cri/src/cli/client.js";
 import { buildImage, buildLayer, pushImage, type BuiltImage } from "./images.js";
 import { freePort, type TestRegistry } from "./registry.js";
-import { repoRoot } from "./skiff-cri.js";
+import { answersVersion, repoRoot } from "./skiff-cri.js";
 
 export const containerdBinary = "/usr/bin/containerd";
 export const runcBinary = "/usr/sbin/runc";
@@ -213,20 +213,13 @@ export async function startContainerd(options: ContainerdOptions): Promise<Runni
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await rpc(clients.runtime, "Version", {}, 1000);
-      break;
-    } catch (err) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await stop();
-        throw new Error(`containerd did not start: ${(err as Error).message}\n${output}`, {
-          cause: err,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  try {
+    await answersVersion(clients, child, 30_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`containerd did not start: ${(err as Error).message}\n${output}`, {
+      cause: err,
+    });
   }
   return {
     dir,

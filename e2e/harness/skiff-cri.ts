@@ -82,21 +82,14 @@ export async function startDaemon(
     child.once("exit", (code) => resolve(code)),
   );
   const clients = connect(dirs.socket);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      await rpc(clients.runtime, "Version", {}, 1000);
-      break;
-    } catch (err) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        clients.close();
-        child.kill("SIGKILL");
-        throw new Error(`skiff-cri did not start: ${(err as Error).message}\n${output}`, {
-          cause: err,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  try {
+    await answersVersion(clients, child, 20_000);
+  } catch (err) {
+    clients.close();
+    child.kill("SIGKILL");
+    throw new Error(`skiff-cri did not start: ${(err as Error).message}\n${output}`, {
+      cause: err,
+    });
   }
   return {
     dirs,
@@ -110,6 +103,27 @@ export async function startDaemon(
       return exited;
     },
   };
+}
+
+/**
+ * Waits until the CRI runtime behind `clients` answers Version; throws its last error
+ * once `child` has exited or `ms` have passed.
+ */
+export async function answersVersion(
+  clients: SkiffClients,
+  child: ChildProcess,
+  ms: number,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await rpc(clients.runtime, "Version", {}, 1000);
+      return;
+    } catch (err) {
+      if (child.exitCode !== null || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Runs skiff-cri expecting it to fail at start; returns its exit code and stderr. */

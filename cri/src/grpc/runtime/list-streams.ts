@@ -13,8 +13,13 @@ import { listContainerStats } from "./container-stats.js";
 
 const perMessage = 500;
 
-async function sendInPieces<T>(items: T[], send: (piece: T[]) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += perMessage) await send(items.slice(i, i + perMessage));
+/** Sends `items` in bounded messages of at most `size` each. */
+export async function sendInPieces<T>(
+  items: T[],
+  send: (piece: T[]) => Promise<void>,
+  size = perMessage,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await send(items.slice(i, i + size));
 }
 
 export const streamContainers =

@@ -16,8 +16,7 @@ import {
 } from "../../services/metrics/pod-metrics.js";
 import type { Services } from "../context.js";
 import type { HandlerTable, ServerStreamHandler, UnaryHandler } from "../instrument.js";
-
-const perMessage = 100;
+import { sendInPieces } from "./list-streams.js";
 
 function toMetric(m: MetricSample, timestamp: string): Metric {
   return {
@@ -60,16 +59,13 @@ const listPodSandboxMetrics =
   (services: Services): UnaryHandler<object, ListPodSandboxMetricsResponse> =>
   async () => ({ pod_metrics: await podMetrics(services) });
 
-/** The same as ListPodSandboxMetrics, a bounded number of pods per message. */
+/** The same as ListPodSandboxMetrics, in bounded messages. */
 const streamPodSandboxMetrics =
   (
     services: Services,
   ): ServerStreamHandler<StreamPodSandboxMetricsRequest__Output, StreamPodSandboxMetricsResponse> =>
   async (_request, _ctx, send) => {
-    const all = await podMetrics(services);
-    for (let i = 0; i < all.length; i += perMessage) {
-      await send({ pod_sandbox_metrics: all.slice(i, i + perMessage) });
-    }
+    await sendInPieces(await podMetrics(services), (piece) => send({ pod_sandbox_metrics: piece }));
   };
 
 export function metricHandlers(services: Services): HandlerTable {

@@ -63,6 +63,13 @@ export interface ContainerRecord {
   message: string;
 }
 
+/** The identity of a container's process: uid, gid and every group it holds. */
+export interface ProcessUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
 /** What the sandbox service tells the container service about a pod. */
 export interface PodInfo {
   ready: boolean;
@@ -111,6 +118,8 @@ export interface ContainerEvent {
 
 export class ContainerService {
   private readonly o: ContainerServiceOptions;
+  /** ContainerStatus.user of each container, once read from its spec. */
+  private readonly users = new Map<string, ProcessUser>();
   /** Lifecycle events for GetContainerEvents (kubelet's evented PLEG). */
   readonly events = new EventEmitter<{ event: [ContainerEvent] }>();
   private exitWatch: NodeJS.Timeout | undefined;
@@ -422,6 +431,7 @@ export class ContainerService {
     }
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.o.store.run("DELETE FROM containers WHERE id = ?", id);
+    this.users.delete(id);
     this.emit({ id, sandboxId }, "deleted");
     this.o.log.info({ container_id: id }, "container removed");
   }
@@ -536,16 +546,20 @@ export class ContainerService {
    * The identity of the container's process for ContainerStatus.user: uid, gid, and every
    * group it holds (the primary one included, as `id -G` lists them).
    */
-  processUser(id: string): { uid: number; gid: number; groups: number[] } | undefined {
+  processUser(id: string): ProcessUser | undefined {
+    // Read from the spec once: kubelet asks for ContainerStatus often, the user never changes.
+    const cached = this.users.get(id);
+    if (cached) return cached;
     const user = this.o.runtime.processUser(id);
     if (!user) return undefined;
     const groups = [...new Set([user.gid, ...user.additionalGids])].sort((a, b) => a - b);
-    return { uid: user.uid, gid: user.gid, groups };
+    const found = { uid: user.uid, gid: user.gid, groups };
+    this.users.set(id, found);
+    return found;
   }
 
   /** Processes, threads, open files and sockets of the container's cgroup. */
   async processCounts(id: string): Promise<ProcessCounts> {
-    await this.get(id);
     return countProcesses(await this.o.runtime.pids(id).catch(() => []));
   }
 

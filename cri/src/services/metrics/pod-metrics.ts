@@ -10,7 +10,7 @@
  * seconds, as CRI-O reports them.
  */
 import { statfsSync } from "node:fs";
-import type { CgroupStats } from "../../core/cgroups/stats.js";
+import type { BlkioDeviceStats, CgroupStats } from "../../core/cgroups/stats.js";
 import { interfaceCounters, type InterfaceCounters } from "../../core/host/procfs.js";
 import type { ProcessCounts } from "../../core/host/procfs.js";
 import type { ContainerRecord, ContainerService } from "../container/container-service.js";
@@ -60,13 +60,23 @@ interface ContainerDef {
   values(s: ContainerSample): [string[], number][] | number | undefined;
 }
 
+/** A per-device block I/O counter, labelled "major:minor". */
+const blkioDef = (
+  name: string,
+  help: string,
+  pick: (d: BlkioDeviceStats) => number,
+): ContainerDef => ({
+  name,
+  help,
+  kind: "COUNTER",
+  labels: ["device"],
+  values: (s) =>
+    (s.cgroup?.blkio ?? []).map((d): [string[], number] => [[`${d.major}:${d.minor}`], pick(d)]),
+});
+
 const seconds = (ns: number | undefined) => (ns === undefined ? undefined : Math.floor(ns / 1e9));
 const resources = (s: ContainerSample) => s.record.config.linux?.resources ?? null;
 const num = (v: string | number | undefined | null) => Number(v ?? 0);
-const blkio = (
-  s: ContainerSample,
-  pick: (d: NonNullable<CgroupStats["blkio"]>[number]) => number,
-) => (s.cgroup?.blkio ?? []).map((d): [string[], number] => [[`${d.major}:${d.minor}`], pick(d)]);
 
 const containerDefs: ContainerDef[] = [
   {
@@ -147,20 +157,8 @@ const containerDefs: ContainerDef[] = [
     labels: ["device"],
     values: (s) => [[[s.fs.device], s.fs.capacityBytes]],
   },
-  {
-    name: "container_fs_reads_bytes_total",
-    help: "Cumulative count of bytes read",
-    kind: "COUNTER",
-    labels: ["device"],
-    values: (s) => blkio(s, (d) => d.readBytes),
-  },
-  {
-    name: "container_fs_reads_total",
-    help: "Cumulative count of reads completed",
-    kind: "COUNTER",
-    labels: ["device"],
-    values: (s) => blkio(s, (d) => d.reads),
-  },
+  blkioDef("container_fs_reads_bytes_total", "Cumulative count of bytes read", (d) => d.readBytes),
+  blkioDef("container_fs_reads_total", "Cumulative count of reads completed", (d) => d.reads),
   {
     name: "container_fs_usage_bytes",
     help: "Number of bytes that are consumed by the container on this filesystem.",
@@ -168,20 +166,12 @@ const containerDefs: ContainerDef[] = [
     labels: ["device"],
     values: (s) => [[[s.fs.device], s.writable.bytes]],
   },
-  {
-    name: "container_fs_writes_bytes_total",
-    help: "Cumulative count of bytes written",
-    kind: "COUNTER",
-    labels: ["device"],
-    values: (s) => blkio(s, (d) => d.writeBytes),
-  },
-  {
-    name: "container_fs_writes_total",
-    help: "Cumulative count of writes completed",
-    kind: "COUNTER",
-    labels: ["device"],
-    values: (s) => blkio(s, (d) => d.writes),
-  },
+  blkioDef(
+    "container_fs_writes_bytes_total",
+    "Cumulative count of bytes written",
+    (d) => d.writeBytes,
+  ),
+  blkioDef("container_fs_writes_total", "Cumulative count of writes completed", (d) => d.writes),
   {
     name: "container_last_seen",
     help: "Last time a container was seen by the exporter",
