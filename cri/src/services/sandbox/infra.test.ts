@@ -33,7 +33,8 @@ describe("infraSpec", () => {
     expect(spec.process?.capabilities).toEqual({ bounding: [], effective: [], permitted: [] });
     expect(spec.process?.noNewPrivileges).toBe(true);
     expect(spec.root).toEqual({ path: "rootfs", readonly: true });
-    expect(spec.mounts).toEqual([]);
+    // its own /dev: the rootfs directory is shared by every pod
+    expect(spec.mounts?.map((m) => [m.destination, m.type])).toEqual([["/dev", "tmpfs"]]);
     expect(spec.linux?.cgroupsPath).toBe("kubepods/podu/abc");
     expect(spec.linux?.sysctl).toEqual({ "net.ipv4.ip_forward": "1" });
     expect(spec.linux?.resources?.devices).toEqual([{ allow: false, access: "rwm" }]);

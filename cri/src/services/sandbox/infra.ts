@@ -5,8 +5,9 @@
  * pid 1 reaping orphans when the pid namespace is shared. Its rootfs is one read-only
  * directory made once under the root dir: the static binary and an empty /dev.
  *
- * The spec is minimal on purpose: no mounts (the process opens no file), no
- * capabilities, no_new_privs, uid/gid 65535, a devices cgroup that denies everything;
+ * The spec is minimal on purpose: one mount, a tiny tmpfs on /dev (the rootfs is shared
+ * by every pod, and the shim makes the OCI default device nodes in /dev: in the shared
+ * directory, concurrent pod starts raced on them), no capabilities, no_new_privs, uid/gid 65535, a devices cgroup that denies everything;
  * the shim applies the pod's sysctls and hostname while setting it up.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -94,7 +95,14 @@ export function infraSpec(input: InfraSpecInput): Spec {
       noNewPrivileges: true,
     },
     root: { path: "rootfs", readonly: true },
-    mounts: [],
+    mounts: [
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "noexec", "mode=755", "size=64k"],
+      },
+    ],
     annotations: input.annotations,
     linux: {
       namespaces,
