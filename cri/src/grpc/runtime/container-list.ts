@@ -9,7 +9,7 @@ export const listContainers =
   (services: Services): UnaryHandler<ListContainersRequest__Output, ListContainersResponse> =>
   async (request) => {
     const f = request.filter;
-    const containers = (await services.containers.list())
+    const containers = services.containers.list()
       .filter(
         (c) =>
           (!f?.id || c.id.startsWith(f.id)) &&

@@ -64,7 +64,7 @@ export const listContainerStats =
   async (request) => {
     const f = request.filter;
     const { mountpoint } = await services.images.fsInfo();
-    const selected = (await services.containers.list()).filter(
+    const selected = services.containers.list().filter(
       (c) =>
         c.state !== "exited" &&
         (!f?.id || c.id.startsWith(f.id)) &&

@@ -14,7 +14,16 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import {
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  watch,
+  type FSWatcher,
+} from "node:fs";
 import { dirname, isAbsolute, join, posix } from "node:path";
 import type { ContainerRuntime } from "../../core/container/runtime.js";
 import {
@@ -123,6 +132,14 @@ export class ContainerService {
   /** Lifecycle events for GetContainerEvents (kubelet's evented PLEG). */
   readonly events = new EventEmitter<{ event: [ContainerEvent] }>();
   private exitWatch: NodeJS.Timeout | undefined;
+  /**
+   * Every container past "creating", in creation order: the store's rows, kept in memory
+   * so ListContainers reads no row and no file. Each write to the table updates it.
+   */
+  private cached: Map<string, ContainerRecord> | undefined;
+  /** An inotify watch on the state dir of each created or running container: its exit file. */
+  private readonly exitWatchers = new Map<string, FSWatcher>();
+  private lastSweep = 0;
 
   constructor(options: ContainerServiceOptions) {
     this.o = options;
@@ -145,7 +162,7 @@ export class ContainerService {
    */
   watchExits(enable: boolean): void {
     if (enable && !this.exitWatch) {
-      this.exitWatch = setInterval(() => void this.list().catch(() => undefined), 1000);
+      this.exitWatch = setInterval(() => void this.sweep().catch(() => undefined), 1000);
       this.exitWatch.unref();
     } else if (!enable && this.exitWatch) {
       clearInterval(this.exitWatch);
@@ -235,6 +252,9 @@ export class ContainerService {
       undo.push(() => this.o.runtime.delete(id, { force: true }));
       crashPoint("container:after-shim");
       this.o.store.run("UPDATE containers SET state = 'created' WHERE id = ?", id);
+      record.state = "created";
+      this.records().set(id, record);
+      this.watchExit(record);
       this.emit(record, "created");
       this.o.log.info({ container_id: id, pod_sandbox_id: sandboxId, name }, "container created");
       return id;
@@ -335,11 +355,45 @@ export class ContainerService {
 
   /** The record, with the exit folded in if the process ended since we last looked. */
   async get(id: string): Promise<ContainerRecord> {
-    const row = this.o.store.get("SELECT * FROM containers WHERE id = ?", id);
-    if (!row || row["state"] === "creating") throw notFound(`container ${id} not found`);
-    const record = toRecord(row);
+    const record = this.records().get(id);
+    if (!record) throw notFound(`container ${id} not found`);
     if (record.state === "created" || record.state === "running") await this.observeExit(record);
     return record;
+  }
+
+  private records(): Map<string, ContainerRecord> {
+    if (!this.cached) {
+      const rows = this.o.store.all(
+        "SELECT * FROM containers WHERE state != 'creating' ORDER BY created_ns",
+      );
+      this.cached = new Map(rows.map((row) => [String(row["id"]), toRecord(row)]));
+      for (const r of this.cached.values()) this.watchExit(r);
+    }
+    return this.cached;
+  }
+
+  /**
+   * Notices the exit file of a created or running container as soon as its monitor writes
+   * it, so a list shows the exit without reading any file. (A monitor killed before it
+   * could write one is noticed by get() and by the sweep.)
+   */
+  private watchExit(record: ContainerRecord): void {
+    if (record.state === "exited" || this.exitWatchers.has(record.id)) return;
+    try {
+      const w = watch(this.stateDir(record.id), (_event, name) => {
+        if (name === "exit") void this.get(record.id).catch(() => undefined);
+      });
+      w.on("error", () => this.unwatchExit(record.id));
+      w.unref();
+      this.exitWatchers.set(record.id, w);
+    } catch {
+      // no state dir: the runtime no longer knows it, which get() and the sweep report
+    }
+  }
+
+  private unwatchExit(id: string): void {
+    this.exitWatchers.get(id)?.close();
+    this.exitWatchers.delete(id);
   }
 
   private async observeExit(record: ContainerRecord): Promise<void> {
@@ -350,7 +404,9 @@ export class ContainerService {
       if (!(err instanceof SkiffError && err.kind === "NotFound")) throw err;
       state = undefined;
     }
-    if (state && state.status !== "stopped") return;
+    // a second observer (the watch, a get, the sweep) may have folded the exit in meanwhile
+    if ((state && state.status !== "stopped") || record.state === "exited") return;
+    this.unwatchExit(record.id);
     const exit = state?.exit;
     record.state = "exited";
     record.finishedNs = exit ? exit.exitedAtNs : nowNs();
@@ -387,6 +443,8 @@ export class ContainerService {
       started.toString(),
       id,
     );
+    record.state = "running";
+    record.startedNs = started;
     this.emit(record, "started");
     this.o.log.info({ container_id: id }, "container started");
   }
@@ -420,6 +478,7 @@ export class ContainerService {
     const row = this.o.store.get("SELECT id, sandbox_id FROM containers WHERE id = ?", id);
     if (!row) return;
     const sandboxId = String(row["sandbox_id"]);
+    this.unwatchExit(id);
     await this.o.runtime.delete(id, { force: true });
     const rootfs = join(this.containerDir(id), "rootfs");
     await unmountAll(rootfs);
@@ -431,19 +490,26 @@ export class ContainerService {
     }
     rmSync(this.containerDir(id), { recursive: true, force: true });
     this.o.store.run("DELETE FROM containers WHERE id = ?", id);
+    this.records().delete(id);
     this.users.delete(id);
     this.emit({ id, sandboxId }, "deleted");
     this.o.log.info({ container_id: id }, "container removed");
   }
 
-  async list(): Promise<ContainerRecord[]> {
-    const rows = this.o.store.all(
-      "SELECT * FROM containers WHERE state != 'creating' ORDER BY created_ns",
-    );
-    const records = rows.map(toRecord);
-    for (const r of records)
+  /**
+   * Every container, from memory: exits show through the exit-file watches. At most once a
+   * second a list also starts a sweep (in the background, so no list waits for it).
+   */
+  list(): ContainerRecord[] {
+    if (Date.now() - this.lastSweep > 1000) void this.sweep().catch(() => undefined);
+    return [...this.records().values()];
+  }
+
+  /** Reads the state of every created or running container: catches monitors that died. */
+  private async sweep(): Promise<void> {
+    this.lastSweep = Date.now();
+    for (const r of [...this.records().values()])
       if (r.state === "created" || r.state === "running") await this.observeExit(r);
-    return records;
   }
 
   idsOfSandbox(sandboxId: string): string[] {
@@ -600,11 +666,13 @@ export class ContainerService {
     }
     const strays = this.strayDirectories();
     for (const id of strays) await this.forget(id);
-    await this.list();
+    await this.sweep();
     return { rolledBack, strays };
   }
 
   private async forget(id: string): Promise<void> {
+    this.unwatchExit(id);
+    this.cached?.delete(id);
     await unmountAll(join(this.containerDir(id), "rootfs"));
     await this.unmountImageVolumes(id);
     try {

@@ -384,7 +384,7 @@ export async function collectPodMetrics(
 ): Promise<PodMetrics[]> {
   const fs = filesystemOf(fsPath);
   const byPod = new Map<string, ContainerRecord[]>();
-  for (const c of await containers.list()) {
+  for (const c of containers.list()) {
     if (c.state !== "running") continue;
     byPod.set(c.sandboxId, [...(byPod.get(c.sandboxId) ?? []), c]);
   }
