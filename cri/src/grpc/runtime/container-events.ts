@@ -51,9 +51,7 @@ export const getContainerEvents =
           response.pod_sandbox_status = podSandboxStatusOf(
             await services.sandboxes.status(event.sandboxId),
           );
-          const records = services.containers.list().filter(
-            (c) => c.sandboxId === event.sandboxId,
-          );
+          const records = services.containers.list().filter((c) => c.sandboxId === event.sandboxId);
           response.containers_statuses = records.map(criContainerStatus);
         } catch {
           // the pod went away meanwhile: the event still goes out

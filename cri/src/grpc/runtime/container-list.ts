@@ -9,7 +9,8 @@ export const listContainers =
   (services: Services): UnaryHandler<ListContainersRequest__Output, ListContainersResponse> =>
   async (request) => {
     const f = request.filter;
-    const containers = services.containers.list()
+    const containers = services.containers
+      .list()
       .filter(
         (c) =>
           (!f?.id || c.id.startsWith(f.id)) &&

@@ -64,13 +64,15 @@ export const listContainerStats =
   async (request) => {
     const f = request.filter;
     const { mountpoint } = await services.images.fsInfo();
-    const selected = services.containers.list().filter(
-      (c) =>
-        c.state !== "exited" &&
-        (!f?.id || c.id.startsWith(f.id)) &&
-        (!f?.pod_sandbox_id || c.sandboxId.startsWith(f.pod_sandbox_id)) &&
-        Object.entries(f?.label_selector ?? {}).every(([k, v]) => c.config.labels[k] === v),
-    );
+    const selected = services.containers
+      .list()
+      .filter(
+        (c) =>
+          c.state !== "exited" &&
+          (!f?.id || c.id.startsWith(f.id)) &&
+          (!f?.pod_sandbox_id || c.sandboxId.startsWith(f.pod_sandbox_id)) &&
+          Object.entries(f?.label_selector ?? {}).every(([k, v]) => c.config.labels[k] === v),
+      );
     const stats: ContainerStats[] = [];
     for (const c of selected) {
       try {
