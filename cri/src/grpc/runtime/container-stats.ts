@@ -5,18 +5,25 @@ import type { ListContainerStatsResponse } from "../../generated/runtime/v1/List
 import type { ContainerStats } from "../../generated/runtime/v1/ContainerStats.js";
 import { invalidArgument } from "../../core/errors.js";
 import type { ContainerService } from "../../services/container/container-service.js";
+import type { CpuRates } from "../../services/metrics/cpu-rates.js";
 import type { Services } from "../context.js";
 import type { UnaryHandler } from "../instrument.js";
+import { cpuUsage, memoryUsage } from "./usage.js";
 
-async function statsOf(
+/**
+ * The stats of one container. With `rates`, usage_nano_cores is the rate since the
+ * previous sample of this container (PodSandboxStats passes them: kubelet takes the
+ * containers' rates from there as they are).
+ */
+export async function statsOf(
   containers: ContainerService,
   id: string,
   mountpoint: string,
+  rates?: CpuRates,
 ): Promise<ContainerStats> {
   const { record, stats, writableBytes, writableInodes } = await containers.stats(id);
-  const timestamp = String(BigInt(Date.now()) * 1_000_000n);
-  const u64 = (n: number | undefined) =>
-    n === undefined ? null : { value: String(Math.max(0, Math.round(n))) };
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const timestamp = String(nowNs);
   const out: ContainerStats = {
     attributes: {
       id: record.id,
@@ -31,19 +38,11 @@ async function statsOf(
       inodes_used: { value: String(writableInodes) },
     },
   };
-  if (stats?.cpu) out.cpu = { timestamp, usage_core_nano_seconds: u64(stats.cpu.usageNanos) };
-  if (stats?.memory) {
-    const m = stats.memory;
-    out.memory = {
-      timestamp,
-      working_set_bytes: u64(m.workingSetBytes),
-      usage_bytes: u64(m.usageBytes),
-      rss_bytes: u64(m.rssBytes),
-      page_faults: u64(m.pageFaults),
-      major_page_faults: u64(m.majorPageFaults),
-      available_bytes: m.limitBytes === undefined ? null : u64(m.limitBytes - m.workingSetBytes),
-    };
+  if (stats?.cpu) {
+    const nanoCores = rates?.rate(record.id, stats.cpu.usageNanos, nowNs);
+    out.cpu = cpuUsage(stats.cpu, nowNs, nanoCores);
   }
+  if (stats?.memory) out.memory = memoryUsage(stats.memory, nowNs);
   return out;
 }
 

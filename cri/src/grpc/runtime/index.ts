@@ -7,7 +7,13 @@ import type { HandlerTable } from "../instrument.js";
 import { createContainer } from "./container-create.js";
 import { getContainerEvents } from "./container-events.js";
 import { attach, exec, portForward } from "./container-exec.js";
-import { streamContainerStats, streamContainers } from "./list-streams.js";
+import { CpuRates } from "../../services/metrics/cpu-rates.js";
+import {
+  streamContainerStats,
+  streamContainers,
+  streamPodSandboxStats,
+  streamPodSandboxes,
+} from "./list-streams.js";
 import { metricHandlers } from "./metrics.js";
 import { execSync } from "./container-exec-sync.js";
 import { listContainers } from "./container-list.js";
@@ -21,6 +27,7 @@ import { updateContainerResources } from "./container-update-resources.js";
 import { runtimeConfig } from "./runtime-config.js";
 import { listPodSandbox } from "./sandbox-list.js";
 import { removePodSandbox } from "./sandbox-remove.js";
+import { listPodSandboxStats, podSandboxStats } from "./sandbox-stats.js";
 import { runPodSandbox } from "./sandbox-run.js";
 import { podSandboxStatus } from "./sandbox-status.js";
 import { stopPodSandbox } from "./sandbox-stop.js";
@@ -30,6 +37,8 @@ import { updateRuntimeConfig } from "./update-runtime-config.js";
 import { version } from "./version.js";
 
 export function runtimeHandlers(services: Services): HandlerTable {
+  // The previous CPU sample of each pod and container, for usage_nano_cores.
+  const rates = new CpuRates();
   return {
     Version: version,
     Status: status(services),
@@ -41,6 +50,10 @@ export function runtimeHandlers(services: Services): HandlerTable {
     PodSandboxStatus: podSandboxStatus(services),
     ListPodSandbox: listPodSandbox(services),
     UpdatePodSandboxResources: updatePodSandboxResources(services),
+    PodSandboxStats: podSandboxStats(services, rates),
+    ListPodSandboxStats: listPodSandboxStats(services, rates),
+    StreamPodSandboxes: streamPodSandboxes(services),
+    StreamPodSandboxStats: streamPodSandboxStats(services, rates),
     CreateContainer: createContainer(services),
     StartContainer: startContainer(services),
     StopContainer: stopContainer(services),

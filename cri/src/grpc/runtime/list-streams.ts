@@ -6,10 +6,17 @@ import type { StreamContainersRequest__Output } from "../../generated/runtime/v1
 import type { StreamContainersResponse } from "../../generated/runtime/v1/StreamContainersResponse.js";
 import type { StreamContainerStatsRequest__Output } from "../../generated/runtime/v1/StreamContainerStatsRequest.js";
 import type { StreamContainerStatsResponse } from "../../generated/runtime/v1/StreamContainerStatsResponse.js";
+import type { StreamPodSandboxesRequest__Output } from "../../generated/runtime/v1/StreamPodSandboxesRequest.js";
+import type { StreamPodSandboxesResponse } from "../../generated/runtime/v1/StreamPodSandboxesResponse.js";
+import type { StreamPodSandboxStatsRequest__Output } from "../../generated/runtime/v1/StreamPodSandboxStatsRequest.js";
+import type { StreamPodSandboxStatsResponse } from "../../generated/runtime/v1/StreamPodSandboxStatsResponse.js";
+import type { CpuRates } from "../../services/metrics/cpu-rates.js";
 import type { Services } from "../context.js";
 import type { ServerStreamHandler } from "../instrument.js";
 import { listContainers } from "./container-list.js";
 import { listContainerStats } from "./container-stats.js";
+import { listPodSandbox } from "./sandbox-list.js";
+import { listPodSandboxStats } from "./sandbox-stats.js";
 
 const perMessage = 500;
 
@@ -38,4 +45,23 @@ export const streamContainerStats =
   async (request, ctx, send) => {
     const { stats } = await listContainerStats(services)({ filter: request.filter }, ctx);
     await sendInPieces(stats ?? [], (piece) => send({ container_stats: piece }));
+  };
+
+export const streamPodSandboxes =
+  (
+    services: Services,
+  ): ServerStreamHandler<StreamPodSandboxesRequest__Output, StreamPodSandboxesResponse> =>
+  async (request, ctx, send) => {
+    const { items } = await listPodSandbox(services)({ filter: request.filter }, ctx);
+    await sendInPieces(items ?? [], (piece) => send({ pod_sandboxes: piece }));
+  };
+
+export const streamPodSandboxStats =
+  (
+    services: Services,
+    rates: CpuRates,
+  ): ServerStreamHandler<StreamPodSandboxStatsRequest__Output, StreamPodSandboxStatsResponse> =>
+  async (request, ctx, send) => {
+    const { stats } = await listPodSandboxStats(services, rates)({ filter: request.filter }, ctx);
+    await sendInPieces(stats ?? [], (piece) => send({ pod_sandbox_stats: piece }));
   };

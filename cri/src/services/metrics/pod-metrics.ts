@@ -11,10 +11,10 @@
  */
 import { statfsSync } from "node:fs";
 import type { BlkioDeviceStats, CgroupStats } from "../../core/cgroups/stats.js";
-import { interfaceCounters, type InterfaceCounters } from "../../core/host/procfs.js";
-import type { ProcessCounts } from "../../core/host/procfs.js";
+import type { InterfaceCounters, ProcessCounts } from "../../core/host/procfs.js";
 import type { ContainerRecord, ContainerService } from "../container/container-service.js";
 import type { SandboxService, SandboxView } from "../sandbox/sandbox-service.js";
+import { podInterfaces } from "./pod-usage.js";
 
 export type MetricKind = "COUNTER" | "GAUGE";
 
@@ -392,7 +392,7 @@ export async function collectPodMetrics(
   for (const pod of await sandboxes.list()) {
     if (!pod.ready) continue;
     const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const metrics = pod.infraPid > 0 ? podNetworkMetrics(pod, interfaceCounters(pod.infraPid)) : [];
+    const metrics = podNetworkMetrics(pod, podInterfaces(pod));
     const perContainer: PodMetrics["containers"] = [];
     for (const record of byPod.get(pod.record.id) ?? []) {
       try {

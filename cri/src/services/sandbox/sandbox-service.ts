@@ -33,6 +33,7 @@ import type { ContainerRuntime } from "../../core/container/runtime.js";
 import { discoverHierarchies, type Hierarchies } from "../../core/cgroups/hierarchy.js";
 import { cgroupManagerFor } from "../../core/cgroups/manager.js";
 import type { CgroupManager } from "../../core/cgroups/cgroup-manager.js";
+import type { CgroupStats } from "../../core/cgroups/stats.js";
 import type { NetworkPlugin } from "../../core/cni/cni-manager.js";
 import type { CapabilityArgs, PodIdentity } from "../../core/cni/runtime-config.js";
 import { SkiffError, invalidArgument, notFound } from "../../core/errors.js";
@@ -375,6 +376,25 @@ export class SandboxService {
       views.push(view);
     }
     return views;
+  }
+
+  /**
+   * What the pod cgroup reports (it holds the infra process and every container's cgroup,
+   * so its counters cover the whole pod) and how many processes are in it; undefined
+   * when the cgroup is gone or cannot be read.
+   */
+  async cgroupUsage(
+    record: SandboxRecord,
+  ): Promise<{ stats: CgroupStats; processCount: number } | undefined> {
+    try {
+      const cgroup = await this.cgroupOf(record.cgroupPath);
+      if (!(await cgroup.exists())) return undefined;
+      const [stats, pids] = await Promise.all([cgroup.stats(), cgroup.pids()]);
+      return { stats, processCount: pids.length };
+    } catch (err) {
+      this.log.debug({ pod_sandbox_id: record.id, err }, "pod cgroup not readable");
+      return undefined;
+    }
   }
 
   /** The pod as the container service needs it (PodLookup). NotFound if it does not exist. */
