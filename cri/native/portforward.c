@@ -1,50 +1,40 @@
 /*
  * skiff-shim port-forward NETNS_PATH PORT (NETNS_PATH "-": stay in the current netns):
  * the native half of CRI PortForward. Node cannot enter a network namespace, so this
- * mode does, then relays bytes; all policy (which sandbox, which netns, what to tell
- * the client) stays in TS
- * (cri/src/streaming/portforward-helper.ts).
+ * mode does, connects, and hands the connected socket to the daemon, which relays it
+ * itself (a socket stays in the namespace it was made in). No bytes of the connection
+ * pass through this process; all policy (which sandbox, which netns, what to tell the
+ * client) stays in TS (cri/src/streaming/portforward-helper.ts).
  *
  * STAGES
  *   args     NETNS_PATH must open, PORT must be 1..65535
+ *   channel  NODE_CHANNEL_FD: the Node IPC channel the daemon spawned this with
+ *            (child_process stdio "ipc", JSON serialization)
  *   setns    setns(fd, CLONE_NEWNET) on the calling (single) thread
  *   connect  127.0.0.1:PORT, then [::1]:PORT
- *   relay    poll() loop, one 64 KiB buffer per direction:
- *              stdin  -> socket; stdin EOF  => shutdown(socket, SHUT_WR)
- *              socket -> stdout; socket EOF => close(stdout)
- *            ends when both directions are done; once the socket side has ended, the
- *            client side gets at most one second more (as socat does), since some
- *            clients cannot half-close.
+ *   handover one message on the channel in Node's handle-passing format, the socket
+ *            attached with SCM_RIGHTS, then exit:
+ *              {"cmd":"NODE_HANDLE","type":"net.Native","msg":{"port":PORT}}\n
+ *            the daemon's 'message' event gets (msg, TCP handle). Node's
+ *            NODE_HANDLE_ACK answer is not waited for.
  *
- * EXIT CODES  0 relayed to the end; 1 usage or setns failure; 2 nothing accepted the
+ * EXIT CODES  0 handed over; 1 usage, channel or setns failure; 2 nothing accepted the
  *   connection (stderr: "failed to connect to localhost:PORT inside namespace NETNS,
- *   IPv4: ... IPv6: ..."); 3 relay I/O error. Messages go to stderr, one line.
+ *   IPv4: ... IPv6: ..."); 3 handover failed. Messages go to stderr, one line.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 int portforward_main(int argc, char **argv);
-
-#define PF_BUF (64 * 1024)
-
-struct pf_dir {
-	int in, out;
-	char buf[PF_BUF];
-	size_t off, len;
-	int eof;  /* source reached EOF */
-	int done; /* EOF seen and everything written; destination closed */
-};
 
 static int pf_connect(int family, int port, char *err, size_t errlen)
 {
@@ -78,52 +68,53 @@ static int pf_connect(int family, int port, char *err, size_t errlen)
 	return fd;
 }
 
-static long pf_now_ms(void)
+/* The Node IPC channel's fd, or -1 (with a message) when there is none we can use. */
+static int pf_channel(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	const char *fd_s = getenv("NODE_CHANNEL_FD");
+	const char *mode = getenv("NODE_CHANNEL_SERIALIZATION_MODE");
+	char *end = NULL;
+	long fd = fd_s ? strtol(fd_s, &end, 10) : -1;
+	if (!fd_s || !end || *end != '\0' || fd < 0 || fcntl((int)fd, F_GETFD) < 0) {
+		fprintf(stderr, "channel: no Node IPC channel (NODE_CHANNEL_FD)\n");
+		return -1;
+	}
+	if (mode && strcmp(mode, "json") != 0) {
+		fprintf(stderr, "channel: serialization %s, want json\n", mode);
+		return -1;
+	}
+	return (int)fd;
 }
 
-/* One step of a direction after poll said it may proceed. Returns -1 on I/O error. */
-static int pf_step(struct pf_dir *d, short rev_in, short rev_out, int out_is_sock)
+static int pf_handover(int channel, int sock, long port)
 {
-	if (d->len == 0 && !d->eof && (rev_in & (POLLIN | POLLHUP | POLLERR))) {
-		ssize_t n = read(d->in, d->buf, sizeof(d->buf));
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				return 0;
-			if (errno != ECONNRESET)
-				return -1;
-			n = 0;
-		}
-		if (n == 0)
-			d->eof = 1;
-		else {
-			d->off = 0;
-			d->len = (size_t)n;
-		}
-	}
-	if (d->len > 0 && (rev_out & (POLLOUT | POLLERR | POLLHUP))) {
-		ssize_t n = write(d->out, d->buf + d->off, d->len);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				return 0;
-			if (errno != EPIPE && errno != ECONNRESET)
-				return -1;
-			d->len = 0;
-			d->eof = 1; /* the reader went away: nothing more to deliver */
-		} else {
-			d->off += (size_t)n;
-			d->len -= (size_t)n;
-		}
-	}
-	if (d->eof && d->len == 0 && !d->done) {
-		d->done = 1;
-		if (out_is_sock)
-			shutdown(d->out, SHUT_WR);
-		else
-			close(d->out);
+	char line[96];
+	int n = snprintf(line, sizeof(line),
+			 "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Native\",\"msg\":{\"port\":%ld}}\n", port);
+	struct iovec iov = { .iov_base = line, .iov_len = (size_t)n };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof(control));
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &sock, sizeof(int));
+	ssize_t w;
+	do
+		w = sendmsg(channel, &msg, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)n) {
+		fprintf(stderr, "handover: sendmsg: %s\n", w < 0 ? strerror(errno) : "short write");
+		return -1;
 	}
 	return 0;
 }
@@ -141,7 +132,9 @@ int portforward_main(int argc, char **argv)
 		fprintf(stderr, "args: invalid port %s\n", argv[2]);
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	int channel = pf_channel();
+	if (channel < 0)
+		return 1;
 
 	if (strcmp(netns, "-") != 0) {
 		int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
@@ -167,57 +160,12 @@ int portforward_main(int argc, char **argv)
 			return 2;
 		}
 	}
-
-	static struct pf_dir up, down; /* up: stdin -> socket, down: socket -> stdout */
-	up.in = STDIN_FILENO;
-	up.out = sock;
-	down.in = sock;
-	down.out = STDOUT_FILENO;
-	long down_done_at = -1;
-
-	while (!(up.done && down.done)) {
-		struct pollfd p[4];
-		int n = 0, iu = -1, ou = -1, id = -1, od = -1;
-		if (!up.done) {
-			if (up.len == 0 && !up.eof) {
-				p[n] = (struct pollfd){ .fd = up.in, .events = POLLIN };
-				iu = n++;
-			} else if (up.len > 0) {
-				p[n] = (struct pollfd){ .fd = up.out, .events = POLLOUT };
-				ou = n++;
-			}
-		}
-		if (!down.done) {
-			if (down.len == 0 && !down.eof) {
-				p[n] = (struct pollfd){ .fd = down.in, .events = POLLIN };
-				id = n++;
-			} else if (down.len > 0) {
-				p[n] = (struct pollfd){ .fd = down.out, .events = POLLOUT };
-				od = n++;
-			}
-		}
-		int timeout = -1;
-		if (down.done) {
-			long left = 1000 - (pf_now_ms() - down_done_at);
-			if (left <= 0)
-				break;
-			timeout = (int)left;
-		}
-		if (n > 0 && poll(p, (nfds_t)n, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "relay: poll: %s\n", strerror(errno));
-			return 3;
-		}
-		/* A direction that reached EOF with nothing buffered finishes without poll. */
-		if (pf_step(&up, iu >= 0 ? p[iu].revents : 0, ou >= 0 ? p[ou].revents : 0, 1) < 0 ||
-		    pf_step(&down, id >= 0 ? p[id].revents : 0, od >= 0 ? p[od].revents : 0, 0) < 0) {
-			fprintf(stderr, "relay: %s\n", strerror(errno));
-			return 3;
-		}
-		if (down.done && down_done_at < 0)
-			down_done_at = pf_now_ms();
-	}
+	/* Interactive traffic (first bytes, small answers) is not held back by Nagle. */
+	int one = 1;
+	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (pf_handover(channel, sock, port) < 0)
+		return 3;
 	close(sock);
+	close(channel);
 	return 0;
 }

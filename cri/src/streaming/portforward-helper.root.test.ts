@@ -1,7 +1,8 @@
 /**
  * The native port-forward helper (cri/native/portforward.c, driven through a test
  * main in cri/native/tests/portforward-main.c) inside a real network namespace made
- * with `ip netns`: half-close both ways, the refusal exit code and message, and the
+ * with `ip netns`: the socket it hands over is connected inside the namespace and
+ * half-closes both ways, the refusal exit code and message, no IPC channel, and the
  * whole path from a SPDY client through the streaming server into the namespace.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
@@ -10,7 +11,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import * as net from "node:net";
 import { HostProcessBackend } from "./host-process-backend.js";
+import { connectThroughHelper } from "./portforward-helper.js";
 import { StreamingServer } from "./server.js";
 import { spdyConnect, spdyForward } from "./testing/clients.js";
 
@@ -27,19 +30,25 @@ function sh(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
 }
 
-function runHelper(
-  args: string[],
-  input: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runHelper(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((res) => {
-    const p = spawn(helper, args);
-    let stdout = "";
+    const p = spawn(helper, args, { stdio: ["ignore", "ignore", "pipe", "ipc"] });
     let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.on("close", (code) => res({ code, stdout, stderr }));
-    p.stdin.on("error", () => undefined);
-    p.stdin.end(input);
+    p.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+    p.on("message", (_m, handle) => (handle as unknown as { close?: () => void })?.close?.());
+    p.on("error", () => undefined);
+    p.on("close", (code) => res({ code, stderr }));
+  });
+}
+
+/** Send `input`, half-close, read until the other side ends. */
+function exchange(sock: net.Socket, input: string): Promise<string> {
+  return new Promise((res, rej) => {
+    let out = "";
+    sock.on("data", (c: Buffer) => (out += c.toString()));
+    sock.on("end", () => res(out));
+    sock.on("error", rej);
+    sock.end(input);
   });
 }
 
@@ -78,28 +87,45 @@ afterAll(async () => {
 });
 
 describe("skiff-shim port-forward", () => {
-  test("relays into the namespace with half-close both ways", async () => {
-    const r = await runHelper([nsPath, String(port)], "hello");
-    expect(r.stdout).toBe("got:hello");
-    expect(r.code).toBe(0);
+  test("hands over a socket connected inside the namespace, half-close both ways", async () => {
+    const sock = await connectThroughHelper(
+      helper,
+      [nsPath, String(port)],
+      new AbortController().signal,
+    );
+    expect(sock).toBeDefined();
+    expect(await exchange(sock!, "hello")).toBe("got:hello");
+    sock!.destroy();
   });
 
   test("the host's loopback is not the pod's: nothing listens there", async () => {
-    const r = await runHelper(["-", String(port)], "x");
+    const r = await runHelper(["-", String(port)]);
     expect(r.code).toBe(2);
   });
 
-  test("nothing listening exits 2 with a message", async () => {
-    const r = await runHelper([nsPath, "18081"], "x");
+  test("nothing listening: exit 2 with a message, which connectThroughHelper rejects with", async () => {
+    const r = await runHelper([nsPath, "18081"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /failed to connect to localhost:18081 inside namespace .*Connection refused/,
     );
+    await expect(
+      connectThroughHelper(helper, [nsPath, "18081"], new AbortController().signal),
+    ).rejects.toThrow(/failed to connect to localhost:18081 inside namespace/);
   });
 
-  test("bad arguments exit 1", async () => {
-    expect((await runHelper([nsPath, "0"], "")).code).toBe(1);
-    expect((await runHelper(["/nonexistent/netns", "80"], "")).code).toBe(1);
+  test("bad arguments or no IPC channel exit 1", async () => {
+    expect((await runHelper([nsPath, "0"])).code).toBe(1);
+    expect((await runHelper(["/nonexistent/netns", "80"])).code).toBe(1);
+    const bare = spawnSync(helper, [nsPath, String(port)], { encoding: "utf8" });
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toMatch(/no Node IPC channel/);
+  });
+
+  test("an aborted connect resolves to nothing", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    expect(await connectThroughHelper(helper, [nsPath, String(port)], ac.signal)).toBeUndefined();
   });
 
   test("a SPDY client reaches the namespace through the streaming server", async () => {
