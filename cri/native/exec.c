@@ -3,7 +3,8 @@
  * The shim first re-executes itself from a sealed memfd copy, so a container process
  * that reaches /proc/<pid>/exe of the joining process finds a file no one can write
  * (CVE-2019-5736). The process inherits the shim's fds 0-2, or gets a pty whose master
- * the shim relays to its own stdin/stdout (resize through the plan's ctl_fifo).
+ * the shim relays to its own stdin/stdout (resize through the plan's ctl_fifo), or sends
+ * to the plan's console socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,13 +127,7 @@ static void kill_process(int sig)
 void exec_main(void)
 {
 	plan_read(3);
-	const char *pidns = ns_join_path(CLONE_NEWPID);
-	if (pidns) {
-		int fd = open(pidns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
-			die("namespaces", "join pid %s", pidns);
-		close(fd);
-	}
+	join_pidns();
 	bool tty = plan_has(K_TERMINAL);
 	int master = -1, slave = -1, sp[2];
 	if (tty)
@@ -182,19 +177,15 @@ void exec_main(void)
 	if (r > 1 && m[0] == 'E') {
 		waitpid(pid, &st, 0);
 		m[r] = 0;
-		char line[1200];
-		int n = snprintf(line, sizeof line, "error %s\n", m + 1);
-		write_all(report_fd, line, n);
+		dprintf(report_fd, "error %s\n", m + 1);
 		_exit(1);
 	}
-	if (tty)
+	if (master >= 0)
 		relay(master, pid, &st);
 	else
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0, code = sig ? 128 + sig : WEXITSTATUS(st);
-	char line[64];
-	int n = snprintf(line, sizeof line, "exit %d %d\n", code, sig);
-	write_all(report_fd, line, n);
+	dprintf(report_fd, "exit %d %d\n", code, sig);
 	_exit(code);
 }

@@ -34,6 +34,8 @@
  *     ctl_fifo PATH (exec only: resize commands for the exec's tty)
  *     seccomp_cache FILE: the compiled filter of this profile (TS names it by a hash of
  *       the seccomp records, in a root-only dir); read when present, else written
+ *     console_socket PATH (with terminal): the pty master is sent over this unix stream
+ *       socket (SCM_RIGHTS, payload "/dev/ptmx", as runc does) and not kept or relayed
  *
  * STATUS (fd 4): one line. create: "ok <container pid> <monitor pid>"; exec:
  *   "exit <code> <signal>" (code is 128+signal when killed); both: "error <message>"
@@ -80,6 +82,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +115,7 @@ static const struct {
 	[K_CGROUP1] = {"cgroup1", 1}, [K_LOG_PATH] = {"log_path", 1},
 	[K_LOG_MAX_LINE] = {"log_max_line", 1}, [K_OOM_EVENTS] = {"oom_events", 1},
 	[K_CTL_FIFO] = {"ctl_fifo", 1}, [K_SECCOMP_CACHE] = {"seccomp_cache", 1},
+	[K_CONSOLE_SOCKET] = {"console_socket", 1},
 };
 
 #define PLAN_MAX (1u << 20)
@@ -381,7 +385,33 @@ int open_pty(int *slave)
 	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (*slave < 0)
 		die("tty", "open %s", name);
-	return m;
+	const char *cs = plan_str(K_CONSOLE_SOCKET, 0);
+	if (!cs)
+		return m;
+	char cbuf[CMSG_SPACE(sizeof m)] = {0};
+	struct iovec v = {"/dev/ptmx", 9};
+	struct msghdr h = {.msg_iov = &v, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&h);
+	*c = (struct cmsghdr){.cmsg_len = CMSG_LEN(sizeof m), .cmsg_level = SOL_SOCKET, .cmsg_type = SCM_RIGHTS};
+	memcpy(CMSG_DATA(c), &m, sizeof m);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", cs);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0 || sendmsg(s, &h, MSG_NOSIGNAL) < 0)
+		die("tty", "send the pty to console socket %s", cs);
+	close(s), close(m);
+	return -1;
+}
+
+void join_pidns(void)
+{
+	const char *pidns = ns_join_path(CLONE_NEWPID);
+	if (!pidns)
+		return;
+	int fd = open(pidns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
+		die("namespaces", "join pid %s", pidns);
+	close(fd);
 }
 
 uint64_t now_ns(void)
@@ -450,13 +480,7 @@ static void monitor_create(int report)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		die("monitor", "socketpair");
 
-	const char *pidns = ns_join_path(CLONE_NEWPID);
-	if (pidns) {
-		int fd = open(pidns, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWPID) < 0)
-			die("namespaces", "join pid %s", pidns);
-		close(fd);
-	}
+	join_pidns();
 	uint64_t flags = (ns_new(CLONE_NEWPID) ? CLONE_NEWPID : 0) |
 			 (ns_new(CLONE_NEWUSER) ? CLONE_NEWUSER : 0);
 	int cgfd = open_cgroup2();
@@ -491,9 +515,7 @@ static void monitor_create(int report)
 		if (r <= 0)
 			die0("container", "setup process died (status %d)", st);
 		msg[r] = 0;
-		char line[1200];
-		int n = snprintf(line, sizeof line, "error %s\n", msg + 1);
-		write_all(report, line, n);
+		dprintf(report, "error %s\n", msg + 1);
 		_exit(1);
 	}
 	char s[64];
@@ -505,8 +527,6 @@ static void monitor_create(int report)
 
 static void create_main(char **argv)
 {
-	if (fcntl(4, F_GETFD) < 0)
-		report_fd = 2;
 	plan_read(3);
 	if (ns_join_path(CLONE_NEWPID))
 		reexec_sealed(argv, true); /* the setup process will be visible in that pid ns */
@@ -539,15 +559,15 @@ static void create_main(char **argv)
 /* Called by the monitor once the container is created. */
 void report_created(int fd, pid_t pid)
 {
-	char s[64];
-	int n = snprintf(s, sizeof s, "ok %d %d\n", pid, getpid());
-	write_all(fd, s, n);
+	dprintf(fd, "ok %d %d\n", pid, getpid());
 	close(fd);
 }
 
 int main(int argc, char **argv)
 {
 	umask(022);
+	if (fcntl(4, F_GETFD) < 0)
+		report_fd = 2;
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		puts("skiff-shim 0.2.0");
 		return 0;
@@ -559,8 +579,6 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "create") == 0)
 		create_main(argv);
 	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
-		if (fcntl(4, F_GETFD) < 0)
-			report_fd = 2;
 		reexec_sealed(argv, false);
 		exec_main();
 	}

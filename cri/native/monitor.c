@@ -1,6 +1,7 @@
 /*
  * skiff-shim monitor: the container's parent for its whole life (one per container).
- * Owns the container's stdio pipes or pty master; writes the CRI log format
+ * Owns the container's stdio pipes or pty master (none when the master went to a
+ * console socket); writes the CRI log format
  *   <RFC3339Nano> <stdout|stderr> <P|F> <bytes>\n
  * with F for a record that ends a line and P for a piece of a longer line (a read that
  * ended mid-line, or log_max_line bytes without a newline); nothing is buffered across

@@ -16,7 +16,7 @@ enum key {
 	K_DOMAINNAME, K_SYSCTL, K_RLIMIT, K_OOM_SCORE_ADJ, K_CAPS, K_NO_NEW_PRIVS, K_SECCOMP,
 	K_SECCOMP_ARCH, K_SECCOMP_FLAG, K_SECCOMP_RULE, K_SECCOMP_ARG, K_USER, K_GROUP, K_ENV,
 	K_ARG, K_CWD, K_TERMINAL, K_STDIN, K_CGROUP2, K_CGROUP1, K_LOG_PATH, K_LOG_MAX_LINE,
-	K_OOM_EVENTS, K_CTL_FIFO, K_SECCOMP_CACHE, K_COUNT
+	K_OOM_EVENTS, K_CTL_FIFO, K_SECCOMP_CACHE, K_CONSOLE_SOCKET, K_COUNT
 };
 
 struct rec {
@@ -58,7 +58,8 @@ void wait_byte(int fd, char want);
 pid_t clone_into(uint64_t flags, int cgroupfd, bool *placed);
 void place_cgroups(pid_t pid, bool v2_placed);
 int open_cgroup2(void);
-int open_pty(int *slave);
+int open_pty(int *slave); /* -1 when the master went to the console socket */
+void join_pidns(void);
 void rfc3339nano(char out[40]);
 uint64_t now_ns(void);
 void report_created(int fd, pid_t pid);

@@ -5,6 +5,12 @@
  * Global flags: --root DIR (default /run/skiff-oci), --log FILE, --log-format text|json,
  * --debug. Errors print one line on stderr and exit 1; `run` exits with the container's
  * exit code (128+signal when killed), as runc does.
+ *
+ * Terminals (runc's docs/terminals.md): a detached container (create, run -d) with
+ * process.terminal needs --console-socket, a unix socket the pty master is sent to
+ * (SCM_RIGHTS); the socket's owner then owns the console. A foreground `run` relays its
+ * own terminal instead. `exec -t --console-socket` sends the exec's pty master the same
+ * way; exec always waits for its process (the shim is its parent), even with -d.
  */
 import { readFileSync, writeFileSync, existsSync, createWriteStream } from "node:fs";
 import { join, resolve } from "node:path";
@@ -21,14 +27,16 @@ import { silentLogger, type Logger } from "../core/log.js";
 const usage = `usage: skiff-oci [global flags] COMMAND [flags] [args]
 
 commands:
-  create [-b BUNDLE] [--pid-file FILE] ID   create a container (process waits until start)
+  create [-b BUNDLE] [--pid-file FILE] [--console-socket SOCK] ID
+                                            create a container (process waits until start)
   start ID                                  start a created container
-  run [-b BUNDLE] [--pid-file FILE] [-d] ID create, start, wait and delete; exits with its code
+  run [-b BUNDLE] [--pid-file FILE] [-d] [--console-socket SOCK] ID
+                                            create, start, wait and delete; exits with its code
   state ID                                  the container's state as JSON
   kill [-a] ID [SIGNAL]                     send a signal (default SIGTERM)
   delete [-f] ID                            delete a stopped (with -f: any) container
-  exec [-t] [-e K=V] [--cwd DIR] [-u UID[:GID]] [-p process.json] ID [ARGS...]
-                                            run a process in a running container
+  exec [-t] [--console-socket SOCK] [-e K=V] [--cwd DIR] [-u UID[:GID]] [-p process.json]
+       ID [ARGS...]                         run a process in a running container, wait for it
   list [-q] [-f table|json]                 list containers
   spec [-b BUNDLE] [--rootless]             write a default config.json
 
@@ -83,6 +91,24 @@ function readSpec(bundle: string): unknown {
   } catch (err) {
     throw new SkiffError("InvalidArgument", `${path}: ${(err as Error).message}`);
   }
+}
+
+/** runc's checkTerminal: a detached terminal needs a console socket; a socket needs both. */
+function checkTerminal(
+  detach: boolean,
+  terminal: boolean,
+  consoleSocket: string | undefined,
+): void {
+  if (detach && terminal && consoleSocket === undefined)
+    throw new SkiffError(
+      "InvalidArgument",
+      "cannot allocate a tty when detaching without --console-socket (process.terminal is true)",
+    );
+  if ((!detach || !terminal) && consoleSocket !== undefined)
+    throw new SkiffError(
+      "InvalidArgument",
+      "cannot use --console-socket without a tty (process.terminal) in a detached process",
+    );
 }
 
 function exitCodeOf(exit: { exitCode: number; signal: number }): number {
@@ -154,21 +180,18 @@ async function main(argv: string[]): Promise<number> {
         "no-new-keyring": { type: "boolean" },
       });
       const [id] = need(positionals, 1, command) as [string];
-      if (values["console-socket"]) {
-        throw new SkiffError(
-          "Unimplemented",
-          "--console-socket: handing the pty master to another process is not supported yet; `skiff-oci run` relays the terminal",
-        );
-      }
       const bundle = resolve(values.bundle ?? ".");
       const rt = runtime();
       const spec = readSpec(bundle);
+      const terminal = (spec as Spec | null)?.process?.terminal === true;
+      const consoleSocket = values["console-socket"];
+      checkTerminal(command === "create" || values.detach === true, terminal, consoleSocket);
       const state = await rt.create(id, bundle, spec, {
         stdin: command === "run" && !values.detach,
+        ...(consoleSocket !== undefined && { consoleSocket }),
       });
       if (values["pid-file"]) writeFileSync(values["pid-file"], String(state.pid));
       if (command === "create") return 0;
-      const terminal = (spec as Spec).process?.terminal === true;
       const attachment = values.detach
         ? undefined
         : await attach(join(rt.statePaths(id).attach, ".."));
@@ -239,6 +262,7 @@ async function main(argv: string[]): Promise<number> {
         "--user",
         "-p",
         "--process",
+        "--console-socket",
       ]);
       const { values, positionals: idOnly } = parse(idAt < 0 ? rest : rest.slice(0, idAt + 1), {
         tty: { type: "boolean", short: "t" },
@@ -247,6 +271,7 @@ async function main(argv: string[]): Promise<number> {
         user: { type: "string", short: "u" },
         process: { type: "string", short: "p" },
         detach: { type: "boolean", short: "d" },
+        "console-socket": { type: "string" },
       });
       const [id] = need(idOnly, 1, command) as [string];
       const args = idAt < 0 ? [] : rest.slice(idAt + 1);
@@ -264,7 +289,10 @@ async function main(argv: string[]): Promise<number> {
           proc.user = { uid: Number(uid), gid: Number(gid ?? 0) };
         }
       }
-      const { result } = await rt.exec(id, proc as Process, "inherit");
+      const consoleSocket = values["console-socket"];
+      if (consoleSocket !== undefined || values.detach)
+        checkTerminal(true, proc.terminal === true, consoleSocket);
+      const { result } = await rt.exec(id, proc as Process, "inherit", undefined, consoleSocket);
       return exitCodeOf(await result);
     }
     default:

@@ -64,6 +64,8 @@ export interface CreateOptions {
   logPath?: string;
   /** Keep a stdin pipe for attach clients. */
   stdin?: boolean;
+  /** With process.terminal: send the pty master to this unix socket (runc's --console-socket). */
+  consoleSocket?: string;
 }
 
 export interface ContainerState extends State {
@@ -122,13 +124,16 @@ export class ContainerRuntime {
       await cgroup.create(spec.linux?.resources ?? {});
       if (!existed) undo.push(() => cgroup.destroy());
       writeJsonAtomic(join(dir, specFile), spec);
+      const { consoleSocket, ...planOptions } = options;
       const plan = planFromSpec(spec, {
         bundle: bundleDir,
         stateDir: dir,
         cgroup,
         hierarchies,
-        ...options,
+        ...planOptions,
       });
+      if (consoleSocket !== undefined)
+        plan.consoleSocket = consoleSocketPath(consoleSocket, plan.terminal);
       this.useSeccompCache(plan);
       const { pid, monitorPid } = await createContainer(
         plan as ShimPlan & { stateDir: string; rootfs: string },
@@ -276,6 +281,7 @@ export class ContainerRuntime {
     proc: Partial<Process>,
     stdio: StdioOptions = "pipe",
     ctlFifo?: string,
+    consoleSocket?: string,
   ): Promise<{ child: ReturnType<typeof execInContainer>["child"]; result: Promise<ExecResult> }> {
     const dir = this.dir(id);
     const record = this.record(id);
@@ -319,6 +325,8 @@ export class ContainerRuntime {
     }
     if (proc.oomScoreAdj !== undefined) plan.oomScoreAdj = proc.oomScoreAdj;
     if (ctlFifo !== undefined) plan.ctlFifo = ctlFifo;
+    if (consoleSocket !== undefined)
+      plan.consoleSocket = consoleSocketPath(consoleSocket, plan.terminal);
     this.useSeccompCache(plan);
     return execInContainer(plan, stdio);
   }
@@ -374,6 +382,19 @@ export class ContainerRuntime {
   statePaths(id: string): ReturnType<typeof statePaths> {
     return statePaths(this.dir(id));
   }
+}
+
+/**
+ * A console socket as the shim gets it: absolute, short enough for sockaddr_un's
+ * sun_path (108 bytes with its NUL), and only for a process with a terminal.
+ */
+function consoleSocketPath(path: string, terminal: boolean | undefined): string {
+  if (!terminal)
+    throw new SkiffError("InvalidArgument", "a console socket needs process.terminal: true");
+  const abs = resolve(path);
+  if (Buffer.byteLength(abs) > 107)
+    throw new SkiffError("InvalidArgument", `console socket path ${abs} is longer than 107 bytes`);
+  return abs;
 }
 
 /**

@@ -67,6 +67,11 @@ describe("encodePlan", () => {
     ]);
   });
 
+  test("a console socket goes with the terminal record", () => {
+    const encoded = strings(encodePlan({ ...base, terminal: true, consoleSocket: "/tmp/c.sock" }));
+    expect(encoded.slice(-3)).toEqual(["terminal", "console_socket", "/tmp/c.sock"]);
+  });
+
   test("capabilities are hex masks; seccomp args follow their rule", () => {
     const chown = capabilityMask(["CAP_CHOWN", "CAP_KILL"]);
     const plan: ShimPlan = {

@@ -146,6 +146,11 @@ export interface ShimPlan {
   /** exec with terminal: fifo for "w ROWS COLS\n" resize commands */
   ctlFifo?: string;
   /**
+   * With terminal: an absolute unix socket path the pty master is sent to (SCM_RIGHTS,
+   * as runc's --console-socket); the shim then neither keeps nor relays the terminal.
+   */
+  consoleSocket?: string;
+  /**
    * The compiled-filter cache file for plan.seccomp, in a root-only directory, named by
    * seccompCacheName(plan.seccomp): read when present, written by the shim otherwise.
    */
@@ -351,6 +356,7 @@ export function encodePlan(plan: ShimPlan): Buffer {
   if (plan.logMaxLine !== undefined) r.add("log_max_line", plan.logMaxLine);
   if (plan.oomEventsPath !== undefined) r.add("oom_events", plan.oomEventsPath);
   if (plan.ctlFifo !== undefined) r.add("ctl_fifo", plan.ctlFifo);
+  if (plan.consoleSocket !== undefined) r.add("console_socket", plan.consoleSocket);
   if (plan.seccompCacheFile !== undefined) r.add("seccomp_cache", plan.seccompCacheFile);
   return r.buffer();
 }
