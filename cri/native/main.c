@@ -6,8 +6,8 @@
  *   skiff-shim create   plan on fd 3, status on fd 4 (fallback: stderr)
  *   skiff-shim exec     plan on fd 3, status on fd 4; the process gets fds 0-2 (or a pty)
  *   skiff-shim unpack   layer tar on stdin (protocol in unpack.c)
- *   skiff-shim port-forward NETNS PORT   relay stdin/stdout to 127.0.0.1:PORT inside NETNS
- *                       (protocol in portforward.c)
+ *   skiff-shim port-forward NETNS PORT   connect to 127.0.0.1:PORT inside NETNS and hand
+ *                       the socket to skiff-cri (protocol in portforward.c)
  *   skiff-shim --version
  *
  * PLAN FORMAT (fd 3, read to EOF, at most 1 MiB)

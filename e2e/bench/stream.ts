@@ -153,9 +153,7 @@ async function stopForward(target: Target): Promise<void> {
 /**
  * One HTTP/1.1 GET on a fresh connection: ms to the first byte of the answer, ms to its
  * last byte (by Content-Length), body bytes. The client closes the connection once the
- * answer is complete, as browsers and kubectl users' clients do; a server-side close
- * first is not used here (see the report of bench-stream: skiff-cri turns that into an
- * error that ends crictl's whole port-forward).
+ * answer is complete, as browsers and kubectl users' clients do.
  */
 function httpGet(
   port: number,
@@ -198,9 +196,8 @@ function httpGet(
 }
 
 /**
- * One GET through a fresh `crictl port-forward` (skiff-cri ends crictl's whole
- * port-forward when one forwarded connection ends, so each connection gets its own
- * crictl, for both runtimes alike; crictl's start-up is not in the figures).
+ * One GET through a fresh `crictl port-forward` (each connection gets its own crictl,
+ * for both runtimes alike; crictl's start-up is not in the figures).
  */
 async function forwardedGet(
   crictl: string,
