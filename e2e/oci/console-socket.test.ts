@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { defaultSpec } from "../../cri/src/core/oci/defaults.js";
 import { bin, repoRoot } from "../harness/skiff-cri.js";
 import { busyboxBundle, writeSpec } from "../harness/bundle.js";
+import { removeCgroupTree } from "../harness/cgroups.js";
 
 const ids = ["cs-run", "cs-exec", "cs-bad"];
 const cgroupBase = `skiff-test-oci-console-${process.pid}`;
@@ -94,19 +95,7 @@ afterAll(() => {
   for (const r of receivers) r.kill("SIGKILL");
   for (const id of ids) oci("delete", "--force", id);
   rmSync(work, { recursive: true, force: true });
-  for (const ctrl of [
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "memory",
-    "devices",
-    "freezer",
-    "blkio",
-    "pids",
-    "systemd",
-    "unified",
-  ])
-    spawnSync("rmdir", [`/sys/fs/cgroup/${ctrl}/${cgroupBase}`]);
+  removeCgroupTree(cgroupBase);
 });
 
 describe("skiff-oci --console-socket", () => {

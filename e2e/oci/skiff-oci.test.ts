@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { defaultSpec } from "../../cri/src/core/oci/defaults.js";
 import { bin } from "../harness/skiff-cri.js";
 import { busyboxBundle, writeSpec } from "../harness/bundle.js";
+import { removeCgroupTree } from "../harness/cgroups.js";
 
 let work: string;
 let bundle: string;
@@ -35,20 +36,7 @@ beforeAll(() => {
 afterAll(() => {
   for (const id of ["a", "b", "c", "d", "e"]) oci("delete", "--force", id);
   rmSync(work, { recursive: true, force: true });
-  for (const ctrl of [
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "memory",
-    "devices",
-    "freezer",
-    "blkio",
-    "pids",
-    "systemd",
-    "unified",
-  ]) {
-    spawnSync("rmdir", [`/sys/fs/cgroup/${ctrl}/${cgroupBase}`]);
-  }
+  removeCgroupTree(cgroupBase);
 });
 
 describe("skiff-oci", () => {
