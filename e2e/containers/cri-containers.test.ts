@@ -145,6 +145,21 @@ describe("CRI containers", () => {
     for (const id of [ok, bad]) await runtime("RemoveContainer", { container_id: id });
   });
 
+  test("StopContainer right after start waits for the program's handler, not the grace period", async () => {
+    // pid 1 of the container handles SIGTERM only after 0.3 s: a signal sent before
+    // that is dropped by the kernel, and the stop would wait its 20 s, then SIGKILL.
+    const id = await createStarted("late-trap", [
+      "sh",
+      "-c",
+      "sleep 0.3; trap 'exit 7' TERM; while :; do sleep 0.05; done",
+    ]);
+    const started = Date.now();
+    await runtime("StopContainer", { container_id: id, timeout: 20 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await statusOf(id)).toMatchObject({ state: "CONTAINER_EXITED", exit_code: 7 });
+    await runtime("RemoveContainer", { container_id: id });
+  });
+
   test("ExecSync: output, exit code, the container's view", async () => {
     const id = await createStarted("exec", ["sleep", "1000"], {
       envs: [{ key: "GREETING", value: Buffer.from("hi") }],

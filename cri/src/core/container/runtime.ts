@@ -38,6 +38,7 @@ import {
   type ExitStatus,
 } from "../shim/shim-client.js";
 import { planFromSpec } from "./plan-from-spec.js";
+import { untilInitHandles } from "./init-signals.js";
 import {
   checkContainerId,
   containerDir,
@@ -224,6 +225,14 @@ export class ContainerRuntime {
         if (errnoCode(err) !== "ESRCH") throw new SystemError("kill", String(pid), err);
       }
     }
+  }
+
+  /**
+   * Resolves once `signal` sent to the container process would not be dropped (see
+   * init-signals.ts), or after `ms`.
+   */
+  async untilSignalReaches(id: string, signal: NodeJS.Signals | number, ms: number): Promise<void> {
+    await untilInitHandles(this.record(id).pid, signal, ms);
   }
 
   async wait(id: string, timeoutMs = 2 ** 31 - 1): Promise<ExitStatus> {

@@ -449,7 +449,10 @@ export class ContainerService {
     this.o.log.info({ container_id: id }, "container started");
   }
 
-  /** Signal (the config's stop signal, else SIGTERM), wait `timeoutS`, then SIGKILL. Idempotent. */
+  /**
+   * Signal (the config's stop signal, else SIGTERM; held back until the program can
+   * receive it), up to `timeoutS` in all, then SIGKILL. Idempotent.
+   */
   async stop(id: string, timeoutS: number): Promise<void> {
     const record = await this.get(id);
     if (record.state === "exited") return;
@@ -458,10 +461,13 @@ export class ContainerService {
     } else {
       const signal = stopSignal(record.config);
       if (timeoutS > 0) {
+        const deadline = Date.now() + timeoutS * 1000;
+        // A stop right after start can beat the program's handler: init would drop it.
+        await this.o.runtime.untilSignalReaches(id, signal, timeoutS * 1000);
         await this.o.runtime.kill(id, signal).catch(ignoreNotRunning);
         crashPoint("container:after-stop-signal");
         try {
-          await this.o.runtime.wait(id, timeoutS * 1000);
+          await this.o.runtime.wait(id, Math.max(deadline - Date.now(), 1));
         } catch (err) {
           if (!(err instanceof SkiffError && err.kind === "DeadlineExceeded")) throw err;
         }
