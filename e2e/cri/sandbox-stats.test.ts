@@ -197,6 +197,24 @@ describe("PodSandboxStats", () => {
     expect(n(second.containers[0]?.cpu?.usage_nano_cores)).toBeGreaterThan(100_000_000);
   });
 
+  test("ContainerStats and ListContainerStats carry the busy loop's usage_nano_cores", async () => {
+    type CStats = {
+      attributes: { id: string };
+      cpu: { usage_nano_cores: U64 | null };
+    };
+    const one = async () =>
+      (await call<{ stats: CStats }>("ContainerStats", { container_id: burner })).stats;
+    await one();
+    await sleep(1100);
+    expect(n((await one()).cpu.usage_nano_cores)).toBeGreaterThan(100_000_000);
+    await sleep(1100);
+    const { stats } = await call<{ stats: CStats[] }>("ListContainerStats", {
+      filter: { id: burner },
+    });
+    expect(stats.map((s) => s.attributes.id)).toEqual([burner]);
+    expect(n(stats[0]!.cpu.usage_nano_cores)).toBeGreaterThan(100_000_000);
+  });
+
   test("a host-network pod has no network section (its interfaces are the node's)", async () => {
     const s = await podStats(hosted);
     expect(s.attributes.id).toBe(hosted);

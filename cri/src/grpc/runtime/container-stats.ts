@@ -12,8 +12,8 @@ import { cpuUsage, memoryUsage } from "./usage.js";
 
 /**
  * The stats of one container. With `rates`, usage_nano_cores is the rate since the
- * previous sample of this container (PodSandboxStats passes them: kubelet takes the
- * containers' rates from there as they are).
+ * previous sample of this container, whichever call took it (ContainerStats,
+ * ListContainerStats and PodSandboxStats share one tracker).
  */
 export async function statsOf(
   containers: ContainerService,
@@ -48,17 +48,23 @@ export async function statsOf(
 
 /** ContainerStats: cgroup CPU and memory, and the writable layer's usage. */
 export const containerStats =
-  (services: Services): UnaryHandler<ContainerStatsRequest__Output, ContainerStatsResponse> =>
+  (
+    services: Services,
+    rates: CpuRates,
+  ): UnaryHandler<ContainerStatsRequest__Output, ContainerStatsResponse> =>
   async (request) => {
     if (!request.container_id) throw invalidArgument("container_id: required");
     const { mountpoint } = await services.images.fsInfo();
-    return { stats: await statsOf(services.containers, request.container_id, mountpoint) };
+    return {
+      stats: await statsOf(services.containers, request.container_id, mountpoint, rates),
+    };
   };
 
 /** ListContainerStats: the same for every container the filter selects. */
 export const listContainerStats =
   (
     services: Services,
+    rates: CpuRates,
   ): UnaryHandler<ListContainerStatsRequest__Output, ListContainerStatsResponse> =>
   async (request) => {
     const f = request.filter;
@@ -75,7 +81,7 @@ export const listContainerStats =
     const stats: ContainerStats[] = [];
     for (const c of selected) {
       try {
-        stats.push(await statsOf(services.containers, c.id, mountpoint));
+        stats.push(await statsOf(services.containers, c.id, mountpoint, rates));
       } catch {
         // removed meanwhile
       }

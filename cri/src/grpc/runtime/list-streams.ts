@@ -41,9 +41,10 @@ export const streamContainers =
 export const streamContainerStats =
   (
     services: Services,
+    rates: CpuRates,
   ): ServerStreamHandler<StreamContainerStatsRequest__Output, StreamContainerStatsResponse> =>
   async (request, ctx, send) => {
-    const { stats } = await listContainerStats(services)({ filter: request.filter }, ctx);
+    const { stats } = await listContainerStats(services, rates)({ filter: request.filter }, ctx);
     await sendInPieces(stats ?? [], (piece) => send({ container_stats: piece }));
   };
 
