@@ -47,12 +47,13 @@ typecheck: setup ## tsc without emitting
 tools: ## build and cache the pinned Go tools (crictl, critest, kube-*, etcd)
 	@e2e/tools/build-tools.sh
 
-test: setup-test build ## set-up for tests, then every test (lint, proto check, unit, root, e2e)
-	@e2e/tools/build-tools.sh crictl etcd kube-apiserver kube-controller-manager kubectl
+test: setup-test build ## set-up for tests, then every test (lint, proto check, critest, unit, root, e2e)
+	@e2e/tools/build-tools.sh crictl critest etcd kube-apiserver kube-controller-manager kubectl
 	@$(MAKE) -s lint check-proto
+	@node dist/e2e/critest/run.js
 	@scripts/run-tests.sh
 
-critest: build ## critest v1.37.0 against skiff-cri with offline images (~2 min)
+critest: build ## critest v1.37.0 against skiff-cri with offline images (~1 min)
 	@e2e/tools/build-tools.sh critest
 	@node dist/e2e/critest/run.js
 
