@@ -77,6 +77,13 @@ export interface ContainerState extends State {
 export class ContainerRuntime {
   private hierarchies: Hierarchies | undefined;
   private readonly log: Logger;
+  /**
+   * container.json of each container this runtime has read or written: every write goes
+   * through here, and one runtime owns its root (skiff-oci makes one per command), so a
+   * cached record is the file's content. Saves a file read per state() (the daemon's
+   * background sweep asks for every container's state).
+   */
+  private readonly records = new Map<string, ContainerRecord>();
 
   constructor(private readonly options: RuntimeOptions) {
     this.log = options.log ?? silentLogger;
@@ -95,7 +102,16 @@ export class ContainerRuntime {
   }
 
   private record(id: string): ContainerRecord {
-    return readJson<ContainerRecord>(join(this.dir(id), recordFile), `container ${id}`);
+    const known = this.records.get(id);
+    if (known) return known;
+    const record = readJson<ContainerRecord>(join(this.dir(id), recordFile), `container ${id}`);
+    this.records.set(id, record);
+    return record;
+  }
+
+  private writeRecord(record: ContainerRecord): void {
+    writeJsonAtomic(join(this.dir(record.id), recordFile), record);
+    this.records.set(record.id, record);
   }
 
   async create(
@@ -154,7 +170,7 @@ export class ContainerRuntime {
         cgroupPath: cgroup.path,
         annotations: spec.annotations ?? {},
       };
-      writeJsonAtomic(join(dir, recordFile), record);
+      this.writeRecord(record);
       this.log.debug({ container_id: id, pid, monitorPid }, "container created");
       return this.stateOf(record, undefined);
     } catch (err) {
@@ -183,9 +199,7 @@ export class ContainerRuntime {
     }
     startContainer(dir);
     await pastExec(record.pid);
-    record.started = true;
-    record.startedAt = new Date().toISOString();
-    writeJsonAtomic(join(dir, recordFile), record);
+    this.writeRecord({ ...record, started: true, startedAt: new Date().toISOString() });
   }
 
   async state(id: string): Promise<ContainerState> {
@@ -243,6 +257,7 @@ export class ContainerRuntime {
   /** Removes a stopped container (force: kills it first). Idempotent for a missing one only with force. */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
     const dir = this.dir(id);
+    this.records.delete(id);
     if (!existsSync(dir)) {
       if (options.force) return;
       throw notFound(`container ${id} not found`);
@@ -266,6 +281,7 @@ export class ContainerRuntime {
       await (await this.cgroupOf(record)).destroy();
     }
     rmSync(dir, { recursive: true, force: true });
+    this.records.delete(id);
   }
 
   private async killAll(record: ContainerRecord): Promise<void> {
