@@ -314,6 +314,21 @@ describe("CRI containers", () => {
       filter: { id: a.slice(0, 12) },
     });
     expect(byPrefix.containers.map((c) => c.id)).toEqual([a]);
+    // every field of the message, and its state as it changes (encodings are cached)
+    type Listed = { containers: Record<string, unknown>[] };
+    const listA = async () =>
+      (await runtime<Listed>("ListContainers", { filter: { id: a } })).containers;
+    expect(await listA()).toEqual([
+      expect.objectContaining({
+        id: a,
+        pod_sandbox_id: podId,
+        metadata: { name: "list-a", attempt: 0 },
+        state: "CONTAINER_RUNNING",
+        labels: { app: "list-a" },
+        image_ref: expect.stringMatching(/^sha256:/),
+        created_at: expect.stringMatching(/^\d{19}$/),
+      }),
+    ]);
     const stats = await runtime<{
       stats: {
         cpu: { usage_core_nano_seconds: { value: string } };
@@ -321,6 +336,12 @@ describe("CRI containers", () => {
       };
     }>("ContainerStats", { container_id: a });
     expect(Number(stats.stats.memory.working_set_bytes.value)).toBeGreaterThan(0);
+    await runtime("StopContainer", { container_id: a, timeout: 0 });
+    expect((await listA())[0]).toMatchObject({ id: a, state: "CONTAINER_EXITED" });
+    const running = await runtime<Listed>("ListContainers", {
+      filter: { id: a, state: { state: "CONTAINER_RUNNING" } },
+    });
+    expect(running.containers).toEqual([]);
     await runtime("RemoveContainer", { container_id: a });
   });
 

@@ -13,6 +13,7 @@ import type { Services } from "./context.js";
 import { imageHandlers } from "./image/index.js";
 import { instrumentService, type Gate } from "./instrument.js";
 import { loadServices } from "./proto.js";
+import { passPreEncoded } from "./pre-encoded.js";
 import { runtimeHandlers } from "./runtime/index.js";
 import { skiffHandlers } from "./skiff/index.js";
 
@@ -44,7 +45,7 @@ export class GrpcServer {
     });
     const log = options.log;
     server.addService(
-      definitions.runtime,
+      passPreEncoded(definitions.runtime),
       instrumentService(definitions.runtime, runtimeHandlers(options.services), {
         service: "runtime.v1.RuntimeService",
         log,

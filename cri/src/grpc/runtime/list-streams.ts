@@ -13,7 +13,8 @@ import type { StreamPodSandboxStatsResponse } from "../../generated/runtime/v1/S
 import type { CpuRates } from "../../services/metrics/cpu-rates.js";
 import type { Services } from "../context.js";
 import type { ServerStreamHandler } from "../instrument.js";
-import { listContainers } from "./container-list.js";
+import { selectContainers } from "./container-list.js";
+import { criContainer } from "../../services/container/cri-container.js";
 import { listContainerStats } from "./container-stats.js";
 import { listPodSandbox } from "./sandbox-list.js";
 import { listPodSandboxStats } from "./sandbox-stats.js";
@@ -33,9 +34,9 @@ export const streamContainers =
   (
     services: Services,
   ): ServerStreamHandler<StreamContainersRequest__Output, StreamContainersResponse> =>
-  async (request, ctx, send) => {
-    const { containers } = await listContainers(services)({ filter: request.filter }, ctx);
-    await sendInPieces(containers ?? [], (piece) => send({ containers: piece }));
+  async (request, _ctx, send) => {
+    const containers = selectContainers(services, request.filter).map(criContainer);
+    await sendInPieces(containers, (piece) => send({ containers: piece }));
   };
 
 export const streamContainerStats =
