@@ -456,9 +456,7 @@ export class SpdyConnection extends EventEmitter {
       const piece = head.data.subarray(0, n);
       const last = n === head.data.length;
       const fin = last && head.fin;
-      this.send(
-        Buffer.concat([encodeDataHeader(stream.id, fin ? FLAG_FIN : 0, piece.length), piece]),
-      );
+      this.send(encodeDataHeader(stream.id, fin ? FLAG_FIN : 0, piece.length), piece);
       if (!last) {
         head.data = head.data.subarray(n);
         continue;
@@ -516,10 +514,18 @@ export class SpdyConnection extends EventEmitter {
     for (const p of pend) p.cb(p.fin ? null : new Error("stream reset"));
   }
 
-  private send(buf: Buffer): void {
+  /** Writes a frame; a data frame's payload as a second buffer, gathered, not copied. */
+  private send(buf: Buffer, payload?: Buffer): void {
     if (this.closed) return;
     this.touch();
-    if (!this.socket.write(buf)) this.waitingDrain = true;
+    if (payload === undefined || payload.length === 0) {
+      if (!this.socket.write(buf)) this.waitingDrain = true;
+      return;
+    }
+    this.socket.cork();
+    this.socket.write(buf);
+    if (!this.socket.write(payload)) this.waitingDrain = true;
+    this.socket.uncork();
   }
 
   private endSocket(): void {
