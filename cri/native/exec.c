@@ -180,6 +180,7 @@ void exec_main(void)
 		dprintf(report_fd, "error %s\n", m + 1);
 		_exit(1);
 	}
+	dprintf(report_fd, "pid %d\n", pid);
 	if (master >= 0)
 		relay(master, pid, &st);
 	else

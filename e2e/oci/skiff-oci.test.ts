@@ -1,7 +1,7 @@
 /** skiff-oci as a runc user meets it: the same verbs, flags, output and exit codes. */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../../cri/src/core/oci/defaults.js";
@@ -104,6 +104,28 @@ describe("skiff-oci", () => {
     expect(result.stdout).toBe("execbox\n");
     expect(result.status).toBe(4);
     expect(oci("delete", "-f", "c").status).toBe(0);
+  });
+
+  test("exec -d returns once the process runs; --pid-file names it", () => {
+    useSpec(["sleep", "1000"]);
+    expect(oci("run", "-d", "-b", bundle, "c").status).toBe(0);
+    const pidFile = join(work, "exec.pid");
+    const started = Date.now();
+    // as with runc, the process keeps the stdio it was given: not our pipes here
+    const result = spawnSync(
+      bin("skiff-oci"),
+      ["--root", root, "exec", "-d", "--pid-file", pidFile, "c", "sleep", "77"],
+      { stdio: "ignore", timeout: 30_000 },
+    );
+    expect(result.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    // the detached process is in the container, running what we asked
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\u000077\u0000");
+    const containerPid = JSON.parse(oci("state", "c").stdout).pid as number;
+    expect(readlinkSync(`/proc/${pid}/ns/pid`)).toBe(readlinkSync(`/proc/${containerPid}/ns/pid`));
+    expect(oci("delete", "-f", "c").status).toBe(0);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 
   test("bad input: a clear error and nothing left", () => {

@@ -35,8 +35,8 @@ commands:
   state ID                                  the container's state as JSON
   kill [-a] ID [SIGNAL]                     send a signal (default SIGTERM)
   delete [-f] ID                            delete a stopped (with -f: any) container
-  exec [-t] [--console-socket SOCK] [-e K=V] [--cwd DIR] [-u UID[:GID]] [-p process.json]
-       ID [ARGS...]                         run a process in a running container, wait for it
+  exec [-t] [-d] [--pid-file FILE] [--console-socket SOCK] [-e K=V] [--cwd DIR] [-u UID[:GID]] [-p process.json]
+       ID [ARGS...]                         run a process in a running container, wait for it (-d: not)
   list [-q] [-f table|json]                 list containers
   spec [-b BUNDLE] [--rootless]             write a default config.json
 
@@ -263,6 +263,7 @@ async function main(argv: string[]): Promise<number> {
         "-p",
         "--process",
         "--console-socket",
+        "--pid-file",
       ]);
       const { values, positionals: idOnly } = parse(idAt < 0 ? rest : rest.slice(0, idAt + 1), {
         tty: { type: "boolean", short: "t" },
@@ -272,6 +273,7 @@ async function main(argv: string[]): Promise<number> {
         process: { type: "string", short: "p" },
         detach: { type: "boolean", short: "d" },
         "console-socket": { type: "string" },
+        "pid-file": { type: "string" },
       });
       const [id] = need(idOnly, 1, command) as [string];
       const args = idAt < 0 ? [] : rest.slice(idAt + 1);
@@ -292,8 +294,18 @@ async function main(argv: string[]): Promise<number> {
       const consoleSocket = values["console-socket"];
       if (consoleSocket !== undefined || values.detach)
         checkTerminal(true, proc.terminal === true, consoleSocket);
-      const { result } = await rt.exec(id, proc as Process, "inherit", undefined, consoleSocket);
-      return exitCodeOf(await result);
+      const { child, result, pid } = await rt.exec(id, proc as Process, {
+        stdio: "inherit",
+        ...(consoleSocket !== undefined && { consoleSocket }),
+        detached: values.detach === true,
+      });
+      if (values["pid-file"]) writeFileSync(values["pid-file"], String(await pid));
+      if (!values.detach) return exitCodeOf(await result);
+      // as runc exec -d: back once the process runs; its shim stays with it
+      await pid;
+      child.stdio[4]?.destroy();
+      child.unref();
+      return 0;
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

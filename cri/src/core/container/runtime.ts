@@ -34,7 +34,6 @@ import {
   startContainer,
   statePaths,
   waitForExit,
-  type ExecResult,
   type ExitStatus,
 } from "../shim/shim-client.js";
 import { planFromSpec } from "./plan-from-spec.js";
@@ -67,6 +66,16 @@ export interface CreateOptions {
   stdin?: boolean;
   /** With process.terminal: send the pty master to this unix socket (runc's --console-socket). */
   consoleSocket?: string;
+}
+
+export interface ExecOptions {
+  stdio?: StdioOptions;
+  /** A fifo the exec shim reads resize requests from (with a terminal). */
+  ctlFifo?: string;
+  /** With process.terminal: send the pty master to this unix socket. */
+  consoleSocket?: string;
+  /** The shim in a session of its own, so it outlives the caller (skiff-oci exec -d). */
+  detached?: boolean;
 }
 
 export interface ContainerState extends State {
@@ -304,10 +313,9 @@ export class ContainerRuntime {
   async exec(
     id: string,
     proc: Partial<Process>,
-    stdio: StdioOptions = "pipe",
-    ctlFifo?: string,
-    consoleSocket?: string,
-  ): Promise<{ child: ReturnType<typeof execInContainer>["child"]; result: Promise<ExecResult> }> {
+    options: ExecOptions = {},
+  ): Promise<ReturnType<typeof execInContainer>> {
+    const { stdio = "pipe", ctlFifo, consoleSocket } = options;
     const dir = this.dir(id);
     const record = this.record(id);
     const state = await this.state(id);
@@ -353,7 +361,7 @@ export class ContainerRuntime {
     if (consoleSocket !== undefined)
       plan.consoleSocket = consoleSocketPath(consoleSocket, plan.terminal);
     this.useSeccompCache(plan);
-    return execInContainer(plan, stdio);
+    return execInContainer(plan, stdio, { detached: options.detached === true });
   }
 
   /** Applies new resource limits to a container's cgroup (CRI UpdateContainerResources). */

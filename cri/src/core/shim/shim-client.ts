@@ -94,9 +94,17 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function run(mode: "create" | "exec", plan: ShimPlan, stdio: StdioOptions): Running {
+function run(
+  mode: "create" | "exec",
+  plan: ShimPlan,
+  stdio: StdioOptions,
+  detached = false,
+): Running {
   const io = Array.isArray(stdio) ? stdio : [stdio, stdio, stdio];
-  const child = spawn(shimBinary(), [mode], { stdio: [...io.slice(0, 3), "pipe", "pipe"] });
+  const child = spawn(shimBinary(), [mode], {
+    stdio: [...io.slice(0, 3), "pipe", "pipe"],
+    detached,
+  });
   const planFd = child.stdio[3] as Writable;
   planFd.on("error", () => undefined); // the shim exiting early reports on fd 4
   planFd.end(encodePlan(plan));
@@ -205,12 +213,32 @@ export async function waitForExit(stateDir: string, timeoutMs = 30_000): Promise
 export function execInContainer(
   plan: ShimPlan,
   stdio: StdioOptions = "pipe",
-): { child: ChildProcess; result: Promise<ExecResult> } {
-  const { child, status, exited } = run("exec", plan, stdio);
-  const result = Promise.all([status, exited]).then(([line, code]) => {
-    const m = /^exit (\d+) (\d+)/.exec(line);
+  options: { detached?: boolean } = {},
+): { child: ChildProcess; result: Promise<ExecResult>; pid: Promise<number> } {
+  const { child, status, exited } = run("exec", plan, stdio, options.detached);
+  // "pid N" once the process runs its program, then "exit CODE SIGNAL" (or "error ...")
+  const pid = new Promise<number>((resolvePromise, reject) => {
+    let seen = "";
+    const fd4 = child.stdio[4] as Readable;
+    const onData = (c: Buffer) => {
+      seen += c.toString();
+      const m = /^pid (\d+)$/m.exec(seen);
+      if (m) {
+        fd4.off("data", onData);
+        resolvePromise(Number(m[1]));
+      }
+    };
+    fd4.on("data", onData);
+    void status.then((line) => {
+      if (!/^pid \d+$/m.test(line)) reject(shimError(line || "error exec: skiff-shim exited"));
+    });
+  });
+  pid.catch(() => undefined); // callers that want only the result need not await it
+  const result = Promise.all([status, exited]).then(([text, code]) => {
+    const m = /^exit (\d+) (\d+)/m.exec(text);
     if (m) return { exitCode: Number(m[1]), signal: Number(m[2]) };
+    const line = text.replace(/^pid \d+\n/m, "");
     throw shimError(line || `error exec: skiff-shim exited with ${code}`);
   });
-  return { child, result };
+  return { child, result, pid };
 }

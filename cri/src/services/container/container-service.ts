@@ -573,7 +573,7 @@ export class ContainerService {
     const record = await this.get(id);
     if (record.state !== "running") throw failedPrecondition(`container ${id} is not running`);
     if (cmd.length === 0) throw invalidArgument("cmd: required");
-    return this.o.runtime.exec(id, { args: cmd, terminal: tty }, "pipe", ctlFifo);
+    return this.o.runtime.exec(id, { args: cmd, terminal: tty }, ctlFifo ? { ctlFifo } : {});
   }
 
   /** Runs `cmd` in the container; stdout and stderr are each capped (CVE-2022-31030). */
