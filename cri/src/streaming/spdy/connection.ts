@@ -41,6 +41,9 @@ import {
   type HeaderList,
 } from "./frames.js";
 
+/** What the connection's socket may hold unsent before frames wait for its drain. */
+const maxSocketBuffer = 1024 * 1024;
+
 export interface SpdyConnectionOptions {
   role: "server" | "client";
   /** Called for each stream the peer opens (after our SYN_REPLY is queued). */
@@ -519,13 +522,16 @@ export class SpdyConnection extends EventEmitter {
     if (this.closed) return;
     this.touch();
     if (payload === undefined || payload.length === 0) {
-      if (!this.socket.write(buf)) this.waitingDrain = true;
-      return;
+      this.socket.write(buf);
+    } else {
+      this.socket.cork();
+      this.socket.write(buf);
+      this.socket.write(payload);
+      this.socket.uncork();
     }
-    this.socket.cork();
-    this.socket.write(buf);
-    if (!this.socket.write(payload)) this.waitingDrain = true;
-    this.socket.uncork();
+    // A socket asks for a drain past 16 KiB; waiting for it at every frame would
+    // stop the relay once per frame. Frames wait only past maxSocketBuffer.
+    if (this.socket.writableLength > maxSocketBuffer) this.waitingDrain = true;
   }
 
   private endSocket(): void {
