@@ -721,6 +721,7 @@ int unpack_main(int argc, char **argv)
 	if (setjmp(up_fail_jmp))
 		return 1;
 	umask(0);
+	fcntl(0, F_SETPIPE_SZ, IOBUF); /* a pipe's 64 KiB made a switch per 64 KiB; best effort */
 	up_root = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (up_root < 0)
 		up_fail(argv[1], errno, "open target");

@@ -30,6 +30,9 @@ import type { LayerApplier } from "../../core/unpack/layer-apply.js";
 import { ImageStore, type ImageConfigFile, type ImageRecord } from "./image-store.js";
 import { ImageArchives, type ArchiveFormat } from "./image-archives.js";
 import { pushImage, type PushOptions } from "./image-push.js";
+
+/** Downloaded bytes a layer may have on their way to the content store (the unpack has them). */
+const maxQueuedWrites = 1024 * 1024;
 import type { Store } from "../../core/store/store.js";
 
 export interface PullProgress {
@@ -246,22 +249,40 @@ export class ImageService {
       fail(err);
       throw err;
     }
+    // The bytes go on to the unpack while the content store writes them: writes are
+    // queued in order, and the download waits only when maxQueuedWrites are queued.
     let current = 0;
+    let queued = 0;
+    let writeError: Error | undefined;
+    let writes: Promise<void> = Promise.resolve();
     const w = writer;
     const tee = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        w.write(chunk).then(() => {
+        if (writeError) return callback(writeError);
+        queued += chunk.length;
+        writes = writes.then(async () => {
+          await w.write(chunk);
+          queued -= chunk.length;
           current += chunk.length;
           progress({ blob: desc.digest, status: "downloading", current, total: desc.size });
-          callback(null, chunk);
-        }, callback);
+        });
+        writes.catch((err: Error) => (writeError ??= err));
+        if (queued <= maxQueuedWrites) callback(null, chunk);
+        else writes.then(() => callback(null, chunk), callback);
       },
       flush(callback) {
-        w.commit().then(() => {
-          progress({ blob: desc.digest, status: "complete", current: desc.size, total: desc.size });
-          finish();
-          callback();
-        }, callback);
+        writes
+          .then(() => w.commit())
+          .then(() => {
+            progress({
+              blob: desc.digest,
+              status: "complete",
+              current: desc.size,
+              total: desc.size,
+            });
+            finish();
+            callback();
+          }, callback);
       },
     });
     return pipeline(source, tee, (err) => {
