@@ -11,8 +11,17 @@
  *  - a cgroup directory is removed with rmdir(2) only (its control files cannot be
  *    unlinked), after its child cgroups.
  */
-import { constants } from "node:fs";
-import { mkdir, open, readFile, readdir, rmdir, stat } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SystemError, errnoCode, type ErrorKind } from "../errors.js";
@@ -66,11 +75,15 @@ function writeErrorKind(code: string | undefined): ErrorKind {
   }
 }
 
-/** The real cgroup filesystems. */
+/**
+ * The real cgroup filesystems. The calls are synchronous behind the async interface:
+ * cgroupfs answers from memory, and a thread-pool round trip per file made creating a
+ * container's cgroup (a dozen v1 hierarchies, parents, a few files each) take 5 ms.
+ */
 export const kernelCgroupFs: CgroupFs = {
   async read(path) {
     try {
-      return await readFile(path, "utf8");
+      return readFileSync(path, "utf8");
     } catch (err) {
       throw new SystemError(
         "read",
@@ -81,24 +94,24 @@ export const kernelCgroupFs: CgroupFs = {
     }
   },
   async write(path, value) {
-    let handle;
+    let fd: number;
     try {
-      handle = await open(path, constants.O_WRONLY | constants.O_TRUNC);
+      fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
     } catch (err) {
       throw new CgroupWriteError(path, value, err);
     }
     try {
       // One write(2): the kernel parses each write on its own.
-      await handle.write(value);
+      writeSync(fd, value);
     } catch (err) {
       throw new CgroupWriteError(path, value, err);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   },
   async exists(path) {
     try {
-      await stat(path);
+      statSync(path);
       return true;
     } catch (err) {
       if (errnoCode(err) === "ENOENT") return false;
@@ -107,7 +120,7 @@ export const kernelCgroupFs: CgroupFs = {
   },
   async mkdir(path) {
     try {
-      await mkdir(path);
+      mkdirSync(path);
       return true;
     } catch (err) {
       if (errnoCode(err) === "EEXIST") return false;
@@ -116,7 +129,7 @@ export const kernelCgroupFs: CgroupFs = {
   },
   async rmdir(path) {
     try {
-      await rmdir(path);
+      rmdirSync(path);
     } catch (err) {
       const code = errnoCode(err);
       const kind: ErrorKind =
@@ -126,7 +139,7 @@ export const kernelCgroupFs: CgroupFs = {
   },
   async children(path) {
     try {
-      const entries = await readdir(path, { withFileTypes: true });
+      const entries = readdirSync(path, { withFileTypes: true });
       return entries.filter((e) => e.isDirectory()).map((e) => e.name);
     } catch (err) {
       if (errnoCode(err) === "ENOENT") return [];
@@ -135,7 +148,7 @@ export const kernelCgroupFs: CgroupFs = {
   },
   async files(path) {
     try {
-      const entries = await readdir(path, { withFileTypes: true });
+      const entries = readdirSync(path, { withFileTypes: true });
       return entries.filter((e) => e.isFile()).map((e) => e.name);
     } catch (err) {
       throw new SystemError(
