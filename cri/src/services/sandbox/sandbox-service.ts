@@ -228,6 +228,7 @@ export class SandboxService {
     const undo = new Rollback(log);
     undo.push("delete the store row", () => this.rows.delete(id));
     crashPoint("sandbox:after-reserve");
+    let shmMounted: Promise<void> | undefined;
     try {
       const dir = this.podDir(id);
       mkdirSync(dir, { mode: 0o755 });
@@ -236,10 +237,12 @@ export class SandboxService {
       writeFileSync(join(dir, "resolv.conf"), plan.dns ?? this.nodeResolvConf(), { mode: 0o644 });
       writeFileSync(join(dir, "hosts"), hostsFile(record.hostname, []), { mode: 0o644 });
 
+      // /dev/shm is mounted (by a `mount` process) while the cgroup and netns are made
       if (!plan.namespaces.hostIpc) {
         const shm = record.shmPath;
+        shmMounted = mountShm(shm);
+        shmMounted.catch(() => undefined); // awaited below, or before the rollback
         undo.push("unmount /dev/shm", () => unmountShm(shm));
-        await mountShm(shm);
       }
 
       const cgroup = await this.cgroupOf(record.cgroupPath);
@@ -285,6 +288,7 @@ export class SandboxService {
         writeFileSync(join(dir, "hosts"), hostsFile(record.hostname, record.ips), { mode: 0o644 });
       }
 
+      await shmMounted;
       this.infraBundle ??= prepareInfraBundle(this.o.infraDir);
       const spec = infraSpec({
         hostname: record.hostname,
@@ -310,6 +314,7 @@ export class SandboxService {
     } catch (err) {
       log.warn({ err: (err as Error).message }, "RunPodSandbox failed; rolling back");
       this.infraPids.delete(id);
+      await shmMounted?.catch(() => undefined); // no unmount while the mount may still run
       await undo.run();
       throw err;
     }
