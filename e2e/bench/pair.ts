@@ -51,7 +51,15 @@ export interface Pair {
   stop(): Promise<void>;
 }
 
-const skiffArgs = ["--log-level=info", ...cniBinArgs];
+/**
+ * FAVOR_DYNMODS=1 starts skiff-cri with --cgroup-favor-dynmods: the kernel setting is
+ * node-wide, so containerd's migrations are spared the RCU grace period as well.
+ */
+const skiffArgs = [
+  "--log-level=info",
+  ...cniBinArgs,
+  ...(process.env.FAVOR_DYNMODS === "1" ? ["--cgroup-favor-dynmods"] : []),
+];
 
 export async function startPair(images: Record<string, BuiltImage>): Promise<Pair> {
   let registry: TestRegistry | undefined;

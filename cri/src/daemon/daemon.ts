@@ -16,6 +16,7 @@ import type { SandboxService } from "../services/sandbox/sandbox-service.js";
 import { openSandboxService } from "../services/sandbox/open.js";
 import { GrpcServer } from "../grpc/server.js";
 import { openImageService } from "./images.js";
+import { favorDynmods } from "../core/cgroups/favor-dynmods.js";
 import { ContainerRuntime } from "../core/container/runtime.js";
 import { ContainerService } from "../services/container/container-service.js";
 import { ContainerStreamBackend } from "../streaming/container-backend.js";
@@ -43,6 +44,11 @@ export class Daemon {
     const undo: (() => void)[] = [];
     try {
       for (const dir of [options.root, options.state]) makeDir(dir, undo);
+      const unfavor = options.cgroupFavorDynmods ? await favorDynmods() : undefined;
+      if (unfavor) {
+        log.info("cgroup2 remounted with favordynmods until skiff-cri stops");
+        undo.push(() => void unfavor().catch(() => undefined));
+      }
       const store = Store.open(join(options.root, "skiff.db"));
       undo.push(() => store.close());
 
@@ -120,6 +126,9 @@ export class Daemon {
         async () => {
           cni.close();
           await streaming.stop();
+          await unfavor?.().catch((err: Error) =>
+            log.warn({ err: err.message }, "cannot turn cgroup favordynmods back off"),
+          );
         },
       );
       undo.push(() => void server.stop(0));

@@ -16,6 +16,7 @@ describe("parseDaemonArgs", () => {
         cniBinDirs: ["/usr/lib/cni", "/opt/cni/bin"],
         logLevel: defaults.logLevel,
         streamAddress: "127.0.0.1:0",
+        cgroupFavorDynmods: false,
       },
     });
   });
@@ -31,6 +32,7 @@ describe("parseDaemonArgs", () => {
       "--cni-bin-dir=/x,/y",
       "--cni-bin-dir=/z",
       "--log-level=debug",
+      "--cgroup-favor-dynmods",
     ]);
     expect(parsed.kind === "run" && parsed.options).toMatchObject({
       socket: "/tmp/a/cri.sock",
@@ -41,6 +43,7 @@ describe("parseDaemonArgs", () => {
       cniConfDir: "/tmp/a/net.d",
       cniBinDirs: ["/x", "/y", "/z"],
       logLevel: "debug",
+      cgroupFavorDynmods: true,
     });
   });
 

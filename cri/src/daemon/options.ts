@@ -23,6 +23,8 @@ export interface DaemonOptions {
   /** PEM files: serve the streaming URLs over https. */
   streamTlsCert?: string;
   streamTlsKey?: string;
+  /** Turn the kernel's cgroup favordynmods on while running (core/cgroups/favor-dynmods.ts). */
+  cgroupFavorDynmods: boolean;
 }
 
 export const defaults = {
@@ -53,6 +55,9 @@ flags:
   --log-level LEVEL     ${logLevels.join(", ")} (default ${defaults.logLevel})
   --stream-address H:P  exec/attach/port-forward server     (default ${defaults.streamAddress}: a free port)
   --stream-tls-cert F, --stream-tls-key F   serve the streaming URLs over TLS
+  --cgroup-favor-dynmods  remount cgroup2 with favordynmods while running: moving a
+                        process into a cgroup skips an RCU grace period (~10 ms per
+                        container create and exec); global to the node, off by default
   --version             print the version and exit
   -h, --help            print this help and exit
 
@@ -79,6 +84,7 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
         "stream-address": { type: "string" },
         "stream-tls-cert": { type: "string" },
         "stream-tls-key": { type: "string" },
+        "cgroup-favor-dynmods": { type: "boolean" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -120,6 +126,7 @@ export function parseDaemonArgs(argv: string[]): ParsedCommand {
     cniBinDirs: binDirs,
     logLevel: level as Level,
     streamAddress: v["stream-address"] ?? defaults.streamAddress,
+    cgroupFavorDynmods: v["cgroup-favor-dynmods"] === true,
   };
   if (v["stream-tls-cert"])
     options.streamTlsCert = path("stream-tls-cert", v["stream-tls-cert"], "");
