@@ -8,16 +8,19 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmdirSync,
   rmSync,
   symlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { defaultSpec } from "../oci/defaults.js";
 import type { Spec } from "../oci/spec.js";
 import { discoverHierarchies, type Hierarchies } from "../cgroups/hierarchy.js";
 import { ContainerRuntime } from "./runtime.js";
+import { processStartTime } from "./state.js";
 
 let work: string;
 let bundle: string;
@@ -94,6 +97,27 @@ describe("ContainerRuntime", () => {
     expect(existsSync(join(work, "state", id))).toBe(false);
     expect(cgroupDirs(id)).toEqual([]);
     await expect(runtime.state(id)).rejects.toMatchObject({ kind: "NotFound" });
+  });
+
+  test("a create cut short (no container.json) is still removed: process, monitor, cgroup", async () => {
+    const id = newId();
+    const { pid } = await runtime.create(id, bundle, spec(id, ["sleep", "1000"]));
+    const monitorPid = (
+      JSON.parse(readFileSync(join(work, "state", id, "container.json"), "utf8")) as {
+        monitorPid: number;
+      }
+    ).monitorPid;
+    // what a caller killed after skiff-shim ran, before the record was written, leaves
+    // (a fresh runtime: no record in memory either)
+    rmSync(join(work, "state", id, "container.json"));
+    const fresh = new ContainerRuntime({ root: join(work, "state"), hierarchies });
+    await fresh.delete(id, { force: true });
+    expect(existsSync(join(work, "state", id))).toBe(false);
+    expect(cgroupDirs(id)).toEqual([]);
+    // gone, or a zombie of an init that has not reaped it yet
+    expect(processStartTime(pid!)).toBeUndefined();
+    for (let i = 0; i < 50 && processStartTime(monitorPid) !== undefined; i++) await sleep(20);
+    expect(processStartTime(monitorPid)).toBeUndefined();
   });
 
   test("a running container: running state, kill with a signal, the exit says so", async () => {
@@ -202,10 +226,12 @@ describe("ContainerRuntime", () => {
     await runtime.create(b, bundle, spec(b, ["sleep", "100"]));
     await runtime.start(b);
     const listed = (await runtime.list()).filter((s) => s.id === a || s.id === b);
-    expect(listed.map((s) => [s.id, s.status])).toEqual([
-      [a, "created"],
-      [b, "running"],
-    ]);
+    expect(new Map(listed.map((s) => [s.id, s.status]))).toEqual(
+      new Map([
+        [a, "created"],
+        [b, "running"],
+      ]),
+    );
     await runtime.delete(a, { force: true });
     await runtime.delete(b, { force: true });
   });

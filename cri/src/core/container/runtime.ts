@@ -288,9 +288,44 @@ export class ContainerRuntime {
       }
       if (isAlive(record)) throw failedPrecondition(`container ${id} did not exit after SIGKILL`);
       await (await this.cgroupOf(record)).destroy();
+    } else {
+      await this.removeCutShortCreate(id);
     }
     rmSync(dir, { recursive: true, force: true });
     this.records.delete(id);
+  }
+
+  /**
+   * A create cut short (its caller killed while skiff-shim set the container up) left
+   * no container.json, but maybe a cgroup holding a process that waits to be started,
+   * with its monitor: the spec names the cgroup; its processes are killed (the monitor
+   * then exits) and it is removed.
+   */
+  private async removeCutShortCreate(id: string): Promise<void> {
+    let spec: Spec;
+    try {
+      spec = readJson<Spec>(join(this.dir(id), specFile), `spec of container ${id}`);
+    } catch {
+      return; // the spec comes before the shim: without one, no process was started
+    }
+    const cgroup = cgroupManagerFor(
+      spec.linux?.cgroupsPath ?? `skiff/${id}`,
+      await this.cgroupHierarchies(),
+    );
+    if (!(await cgroup.exists())) return;
+    for (let i = 0; i < 100; i++) {
+      const pids = await cgroup.pids().catch(() => []);
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await cgroup.destroy();
   }
 
   private async killAll(record: ContainerRecord): Promise<void> {

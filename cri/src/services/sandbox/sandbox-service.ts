@@ -229,6 +229,7 @@ export class SandboxService {
     undo.push("delete the store row", () => this.rows.delete(id));
     crashPoint("sandbox:after-reserve");
     let shmMounted: Promise<void> | undefined;
+    let networkUp: Promise<void> | undefined;
     try {
       const dir = this.podDir(id);
       mkdirSync(dir, { mode: 0o755 });
@@ -273,33 +274,44 @@ export class SandboxService {
           };
         }
         const netnsPath = record.netnsPath;
-        const attachment = await this.o.network.setUp({
-          containerId: id,
-          netns: netnsPath,
-          pod,
-          capabilityArgs,
-        });
-        undo.push("CNI DEL", () =>
-          this.o.network.tearDown({ containerId: id, netns: netnsPath, pod }),
-        );
-        record.ips = attachment.ips;
-        this.rows.update(record);
-        crashPoint("sandbox:after-cni");
-        writeFileSync(join(dir, "hosts"), hostsFile(record.hostname, record.ips), { mode: 0o644 });
+        networkUp = (async () => {
+          const attachment = await this.o.network.setUp({
+            containerId: id,
+            netns: netnsPath,
+            pod,
+            capabilityArgs,
+          });
+          undo.push("CNI DEL", () =>
+            this.o.network.tearDown({ containerId: id, netns: netnsPath, pod }),
+          );
+          record.ips = attachment.ips;
+          this.rows.update(record);
+          crashPoint("sandbox:after-cni");
+          writeFileSync(join(dir, "hosts"), hostsFile(record.hostname, record.ips), {
+            mode: 0o644,
+          });
+        })();
       }
 
-      await shmMounted;
-      this.infraBundle ??= prepareInfraBundle(this.o.infraDir);
-      const spec = infraSpec({
-        hostname: record.hostname,
-        namespaces: plan.namespaces,
-        ...(record.netnsPath !== "" ? { netnsPath: record.netnsPath } : {}),
-        cgroupPath: `${record.cgroupPath}/${id}`,
-        sysctls: plan.sysctls,
-        annotations: { "io.skiff.sandbox.id": id, "io.skiff.sandbox.name": record.name },
-      });
-      undo.push("delete the infra container", () => this.o.runtime.delete(id, { force: true }));
-      const state = await this.o.runtime.create(id, this.infraBundle, spec);
+      // The infra process joins the netns while CNI sets it up: it only holds it.
+      const infraCreated = (async () => {
+        await shmMounted;
+        this.infraBundle ??= prepareInfraBundle(this.o.infraDir);
+        const spec = infraSpec({
+          hostname: record.hostname,
+          namespaces: plan.namespaces,
+          ...(record.netnsPath !== "" ? { netnsPath: record.netnsPath } : {}),
+          cgroupPath: `${record.cgroupPath}/${id}`,
+          sysctls: plan.sysctls,
+          annotations: { "io.skiff.sandbox.id": id, "io.skiff.sandbox.name": record.name },
+        });
+        undo.push("delete the infra container", () => this.o.runtime.delete(id, { force: true }));
+        return this.o.runtime.create(id, this.infraBundle, spec);
+      })();
+      const [network, infra] = await Promise.allSettled([networkUp, infraCreated]);
+      if (network.status === "rejected") throw network.reason;
+      if (infra.status === "rejected") throw infra.reason;
+      const state = infra.value;
       record.infraId = id;
       await this.o.runtime.start(id);
       crashPoint("sandbox:after-infra");
@@ -314,7 +326,8 @@ export class SandboxService {
     } catch (err) {
       log.warn({ err: (err as Error).message }, "RunPodSandbox failed; rolling back");
       this.infraPids.delete(id);
-      await shmMounted?.catch(() => undefined); // no unmount while the mount may still run
+      // no undo while a step may still run: the mount, CNI ADD, the infra's create
+      await Promise.allSettled([shmMounted, networkUp]);
       await undo.run();
       throw err;
     }
