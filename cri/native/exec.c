@@ -60,10 +60,23 @@ void reexec_sealed(char **argv, bool plan_in_memory)
 	die("reexec", "fexecve");
 }
 
-static void relay(int master, pid_t pid, int *status)
+/* Applies the resize commands ("w ROWS COLS") waiting on the ctl fifo. */
+static void ctl_commands(int ctl, int master)
 {
-	const char *ctlpath = plan_str(K_CTL_FIFO, 0);
-	int ctl = ctlpath ? open(ctlpath, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+	char buf[256];
+	ssize_t r = read(ctl, buf, sizeof buf - 1);
+	buf[r > 0 ? r : 0] = 0;
+	for (char *line = buf, *end; *line; line = end + 1) {
+		unsigned rows, cols;
+		if (sscanf(line, "w %u %u", &rows, &cols) == 2)
+			ioctl(master, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols});
+		if (!(end = strchr(line, '\n')))
+			break;
+	}
+}
+
+static void relay(int master, int ctl, pid_t pid, int *status)
+{
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -98,15 +111,8 @@ static void relay(int master, pid_t pid, int *status)
 			else if (r == 0 || errno != EINTR)
 				close(master), master = -1;
 		}
-		if (p[3].revents) {
-			ssize_t r = read(ctl, buf, sizeof buf - 1);
-			unsigned rows, cols;
-			buf[r > 0 ? r : 0] = 0;
-			if (sscanf(buf, "w %u %u", &rows, &cols) == 2) {
-				struct winsize ws = {.ws_row = rows, .ws_col = cols};
-				ioctl(master, TIOCSWINSZ, &ws);
-			}
-		}
+		if (p[3].revents)
+			ctl_commands(ctl, master);
 	}
 	if (!exited)
 		waitpid(pid, status, 0);
@@ -169,6 +175,11 @@ void exec_main(void)
 	if (cg >= 0)
 		close(cg);
 	place_cgroups(pid, placed);
+	/* A terminal size the client sent before the start is in force when the program runs. */
+	const char *ctlpath = plan_str(K_CTL_FIFO, 0);
+	int ctl = master >= 0 && ctlpath ? open(ctlpath, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+	if (ctl >= 0)
+		ctl_commands(ctl, master);
 	if (send(sp[0], "g", 1, MSG_NOSIGNAL) != 1)
 		die("exec", "sync");
 	char m[1100];
@@ -182,7 +193,7 @@ void exec_main(void)
 	}
 	dprintf(report_fd, "pid %d\n", pid);
 	if (master >= 0)
-		relay(master, pid, &st);
+		relay(master, ctl, pid, &st);
 	else
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;

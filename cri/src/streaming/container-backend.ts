@@ -32,12 +32,19 @@ export class ContainerStreamBackend implements StreamBackend {
       throw failedPrecondition(`container ${req.containerId} is not running`);
     let fifoDir: string | undefined;
     let ctlFifo: string | undefined;
-    if (req.tty) {
-      fifoDir = await mkdtemp(join(tmpdir(), "skiff-exec-"));
-      ctlFifo = join(fifoDir, "ctl");
-      await run("mkfifo", ["-m", "0600", ctlFifo]);
-    }
+    const ctl = { fd: -1 };
     try {
+      if (req.tty) {
+        fifoDir = await mkdtemp(join(tmpdir(), "skiff-exec-"));
+        ctlFifo = join(fifoDir, "ctl");
+        await run("mkfifo", ["-m", "0600", ctlFifo]);
+        // Held open (read-write) while the exec runs: sizes written before the shim opens
+        // the fifo wait in it, and the shim applies them before the program starts.
+        ctl.fd = openSync(ctlFifo, constants.O_RDWR | constants.O_NONBLOCK);
+        io.onResize((size) => writeControl(ctl, `w ${size.height} ${size.width}\n`));
+        await firstResize(io, 200);
+        if (io.signal.aborted) throw new Error("client disconnected");
+      }
       const { child, result } = await this.containers.execProcess(
         req.containerId,
         req.cmd,
@@ -45,10 +52,6 @@ export class ContainerStreamBackend implements StreamBackend {
         ctlFifo,
       );
       relay(child, io, req);
-      if (ctlFifo) {
-        const fifo = ctlFifo;
-        io.onResize((size) => writeControl(fifo, `w ${size.height} ${size.width}\n`));
-      }
       const onAbort = () => void endExec(child, result);
       io.signal.addEventListener("abort", onAbort, { once: true });
       try {
@@ -59,6 +62,8 @@ export class ContainerStreamBackend implements StreamBackend {
         io.signal.removeEventListener("abort", onAbort);
       }
     } finally {
+      if (ctl.fd >= 0) closeSync(ctl.fd);
+      ctl.fd = -1;
       if (fifoDir) rmSync(fifoDir, { recursive: true, force: true });
     }
   }
@@ -136,18 +141,26 @@ function outputDrained(child: ChildProcess): Promise<void> {
   return Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => undefined);
 }
 
-function writeControl(path: string, command: string): void {
-  let fd: number;
+/**
+ * Resolves once the client's first terminal size is in (clients send it as soon as the
+ * session opens), or after `ms` for a client that sends none: a program that reads its
+ * size at start (stty size, a full-screen editor) then sees the right one.
+ */
+function firstResize(io: StreamIO, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    io.onResize(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function writeControl(ctl: { fd: number }, command: string): void {
+  if (ctl.fd < 0) return; // the exec has ended
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(ctl.fd, command);
   } catch {
-    return; // the exec has ended
-  }
-  try {
-    writeSync(fd, command);
-  } catch {
-    // the exec has ended
-  } finally {
-    closeSync(fd);
+    // the fifo is full: the shim is not reading (the exec is ending)
   }
 }
