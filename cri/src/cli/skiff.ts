@@ -1,7 +1,9 @@
 /**
  * skiff: the docker-like CLI on a node, talking to skiff-cri over its socket.
- * Commands: version, info, config, and the image commands (commands/images.ts,
- * commands/login.ts). Errors are one line on stderr and exit status 1; usage errors 2.
+ * Commands: version, info, config, the image commands (commands/images.ts,
+ * commands/login.ts), and exec, attach, port-forward (commands/exec.ts,
+ * commands/port-forward.ts) over skiff-cri's streaming server. Errors are one line on
+ * stderr and exit status 1; usage errors 2; exec exits with the remote command's status.
  */
 import { status } from "@grpc/grpc-js";
 import { skiffVersion } from "../core/version.js";
@@ -10,8 +12,10 @@ import type { StatusResponse__Output } from "../generated/runtime/v1/StatusRespo
 import type { GetConfigResponse__Output } from "../generated/skiff/v1/GetConfigResponse.js";
 import type { ReloadConfigResponse__Output } from "../generated/skiff/v1/ReloadConfigResponse.js";
 import { connect, defaultSocket, rpc } from "./client.js";
-import { imageCommands, UsageError, type Command } from "./commands/images.js";
+import { attach, exec } from "./commands/exec.js";
+import { ArgumentError, imageCommands, UsageError, type Command } from "./commands/images.js";
 import { login, logout } from "./commands/login.js";
+import { portForward } from "./commands/port-forward.js";
 
 const usage = `usage: skiff [--socket PATH] COMMAND
 
@@ -30,6 +34,13 @@ commands:
   load [-i FILE]  load images from a tar archive (stdin without -i)
   login [-u USER] [-p PASS | --password-stdin] SERVER   store registry credentials
   logout SERVER   remove them
+  exec [-i] [-t] CONTAINER CMD [ARG...]   run a command in a running container (id or
+                  unique id prefix); -i relays stdin, -t gives it a terminal; skiff exits
+                  with its exit code
+  attach [-i] [-t] CONTAINER   join a container's stdio (-i needs a container created
+                  with stdin); Ctrl-P Ctrl-Q (with -it) or Ctrl-C leaves it running
+  port-forward POD [LOCAL:]REMOTE...   forward 127.0.0.1:LOCAL to port REMOTE in a pod
+                  (sandbox id or unique prefix); LOCAL 0 or empty picks a free port
 
 --socket PATH     skiff-cri's socket (default $SKIFF_SOCKET or ${defaultSocket})`;
 
@@ -61,6 +72,9 @@ const commands: Record<string, Command> = {
   ...imageCommands,
   login,
   logout,
+  exec,
+  attach,
+  "port-forward": portForward,
 };
 
 function out(text: string): void {
@@ -107,9 +121,13 @@ async function main(): Promise<number> {
   const socket = parsed.socket ?? process.env["SKIFF_SOCKET"] ?? defaultSocket;
   const clients = connect(socket);
   try {
-    await command(clients, args);
-    return 0;
+    const code = await command(clients, args);
+    return typeof code === "number" ? code : 0;
   } catch (err) {
+    if (err instanceof ArgumentError) {
+      process.stderr.write(`skiff: ${err.message}\n`);
+      return 2;
+    }
     const e = err as Error & { details?: string; code?: number };
     const unreachable = e.code === status.UNAVAILABLE && /connect/i.test(e.details ?? "");
     const text = unreachable

@@ -54,7 +54,8 @@ function wsVersion(protocol: string): number {
   return m ? Number(m[1]) : 1;
 }
 
-class ChannelCodec {
+/** Encodes and decodes channel messages (binary, or base64 text for the base64 protocols). */
+export class ChannelCodec {
   readonly base64: boolean;
   constructor(protocol: string) {
     this.base64 = protocol.includes("base64");

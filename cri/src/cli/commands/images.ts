@@ -16,10 +16,14 @@ import type { ArchiveChunk__Output } from "../../generated/skiff/v1/ArchiveChunk
 import { rpc, type SkiffClients } from "../client.js";
 import { humanSize, ProgressDisplay } from "./progress.js";
 
-export type Command = (clients: SkiffClients, args: string[]) => Promise<void>;
+/** A command; a number it resolves to is skiff's exit status (0 otherwise). */
+export type Command = (clients: SkiffClients, args: string[]) => Promise<void | number>;
 
 /** A user error: printed as one line, exit 1. */
 export class UsageError extends Error {}
+
+/** Arguments the command cannot take: printed with the usage, exit 2. */
+export class ArgumentError extends UsageError {}
 
 function out(text: string): void {
   process.stdout.write(`${text}\n`);

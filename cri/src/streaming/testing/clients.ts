@@ -1,60 +1,16 @@
 /**
- * Test clients for the streaming server: a SPDY client (our SpdyConnection in the
- * client role, with SPDY/3.1 flow control announced) that speaks remotecommand and
- * port-forward the way client-go does, and a WebSocket client for the channel
- * protocols. They collect what a user would see: stdout, stderr, the status.
+ * Test clients for the streaming server: remotecommand and port-forward over SPDY
+ * (the dial and the port-forward stream pair are the CLI's, in ../client/), and a raw
+ * WebSocket session for the channel protocols. They collect what a user would see:
+ * stdout, stderr, the status.
  */
-import * as http from "node:http";
-import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
-import { SpdyConnection, type SpdyStream } from "../spdy/connection.js";
+import { spdyConnect } from "../client/spdy-dial.js";
+import { openForwardStreams, streamText } from "../client/portforward.js";
+import type { SpdyConnection, SpdyStream } from "../spdy/connection.js";
 import type { Status } from "../status.js";
 
-export interface UpgradeFailure {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-export async function spdyConnect(
-  url: string,
-  protocols: string[],
-  opts: { flowControl?: boolean; upgrade?: string } = {},
-): Promise<{ conn: SpdyConnection; protocol: string; socket: Duplex }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      method: "POST",
-      headers: {
-        Connection: "Upgrade",
-        Upgrade: opts.upgrade ?? "SPDY/3.1",
-        ...(protocols.length > 0 ? { "X-Stream-Protocol-Version": protocols } : {}),
-      },
-    });
-    req.on("upgrade", (res, socket, head) => {
-      if (head.length > 0) socket.unshift(head);
-      const conn = new SpdyConnection(socket, {
-        role: "client",
-        announceFlowControl: opts.flowControl ?? true,
-      });
-      resolve({ conn, protocol: String(res.headers["x-stream-protocol-version"] ?? ""), socket });
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () =>
-        reject(
-          Object.assign(new Error(`HTTP ${res.statusCode}`), {
-            status: res.statusCode,
-            headers: res.headers,
-            body,
-          }),
-        ),
-      );
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+export { spdyConnect, type UpgradeFailure } from "../client/spdy-dial.js";
 
 export interface CommandOutcome {
   stdout: string;
@@ -81,17 +37,6 @@ export interface SpdyCommandOptions {
   }) => void;
 }
 
-function collect(stream: SpdyStream | undefined): Promise<string> {
-  if (!stream) return Promise.resolve("");
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    stream.on("data", (c: Buffer) => parts.push(c));
-    stream.on("end", () => resolve(Buffer.concat(parts).toString()));
-    stream.on("close", () => resolve(Buffer.concat(parts).toString()));
-    stream.on("error", () => resolve(Buffer.concat(parts).toString()));
-  });
-}
-
 export async function spdyCommand(url: string, o: SpdyCommandOptions): Promise<CommandOutcome> {
   const { conn, protocol } = await spdyConnect(url, [o.protocol], {
     flowControl: o.flowControl ?? true,
@@ -106,7 +51,7 @@ export async function spdyCommand(url: string, o: SpdyCommandOptions): Promise<C
   const stderr = o.stderr && !o.tty ? await open("stderr") : undefined;
   if (stderr) stderr.end();
   const resize = o.tty && !/^(v2\.)?channel/.test(o.protocol) ? await open("resize") : undefined;
-  const results = Promise.all([collect(stdout), collect(stderr), collect(error)]);
+  const results = Promise.all([streamText(stdout), streamText(stderr), streamText(error)]);
   o.onOpen?.({
     conn,
     ...(stdin ? { stdin } : {}),
@@ -133,16 +78,8 @@ export async function spdyForward(
   requestId: string,
   send: Buffer | string,
 ): Promise<{ data: string; error: string }> {
-  const headers = (type: string): [string, string][] => [
-    ["streamType", type],
-    ["port", String(port)],
-    ["requestID", requestId],
-  ];
-  const error = await conn.createStream(headers("error"));
-  error.end();
-  const data = await conn.createStream(headers("data"));
-  const results = Promise.all([collect(data), collect(error)]);
-  data.on("error", () => undefined);
+  const { data, error } = await openForwardStreams(conn, port, requestId);
+  const results = Promise.all([streamText(data), streamText(error)]);
   data.end(send);
   const [d, e] = await results;
   return { data: d, error: e };
