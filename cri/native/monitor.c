@@ -206,6 +206,28 @@ static long long oom_count(void)
 	return p ? atoll(p + 9) : -1;
 }
 
+/* Attach clients get an end of file, then up to 2 s to close their side while what they
+ * send is read and dropped: closing at once would answer a client's late write (its
+ * stdin) with EPIPE, and a client may drop the output it has not read yet on that. */
+static void linger_for_clients(void)
+{
+	struct pollfd p[MAX_CLIENTS];
+	int m = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i] && shutdown(clients[i]->fd, SHUT_WR) == 0)
+			p[m++] = (struct pollfd){clients[i]->fd, POLLIN, 0};
+	for (unsigned long long end = now_ns() + 2000000000ULL; m > 0 && now_ns() < end;) {
+		if (poll(p, m, 100) <= 0)
+			continue;
+		for (int i = 0; i < m; i++) {
+			char b[FRAME_MAX];
+			ssize_t r = p[i].revents ? read(p[i].fd, b, sizeof b) : 1;
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				p[i--] = p[--m];
+		}
+	}
+}
+
 static __attribute__((noreturn)) void finish(int st)
 {
 	int code = 0, sig = 0;
@@ -220,6 +242,7 @@ static __attribute__((noreturn)) void finish(int st)
 	if (exec_error[0])
 		n += snprintf(buf + n, sizeof buf - n, "error %s\n", exec_error);
 	write_atomic("exit", buf, n);
+	linger_for_clients();
 	_exit(0);
 }
 

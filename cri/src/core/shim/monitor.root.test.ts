@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -17,6 +17,7 @@ import {
   resizeTerminal,
 } from "./shim-client.js";
 import { Scratch, logLines, readLog } from "./shim-test-util.js";
+import { attach } from "./attach-client.js";
 
 const scratch = new Scratch();
 afterEach(() => scratch.cleanup());
@@ -95,6 +96,28 @@ describe("attach and tty", () => {
     expect(await waitForExit(stateDir)).toMatchObject({ exitCode: 0 });
     sock.destroy();
     expect(logLines(plan.logPath!)).toEqual(["hello"]);
+  });
+
+  test("a client that writes once the container has exited still gets all its output", async () => {
+    const { plan, stateDir } = scratch.bundle(["sh", "-c", "echo first; echo last"], (p) => {
+      p.stdin = true;
+    });
+    const { pid } = await createContainer(plan);
+    scratch.track(pid);
+    const attachment = await attach(stateDir);
+    let out = "";
+    attachment.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    startContainer(stateDir);
+    // this client reads nothing until the container is gone, then writes (its stdin
+    // ended): before, the monitor had closed the socket and the write's EPIPE made
+    // the client drop the output it had not read
+    const exitFile = statePaths(stateDir).exit;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 500 && !existsSync(exitFile); i++) Atomics.wait(pause, 0, 0, 10);
+    Atomics.wait(pause, 0, 0, 100);
+    attachment.closeStdin();
+    await attachment.closed;
+    expect(out).toBe("first\nlast\n");
   });
 
   test("with a terminal, stdio is a pty and /dev/console is bound to it", async () => {
