@@ -297,11 +297,21 @@ export class ContainerRuntime {
 
   /**
    * A create cut short (its caller killed while skiff-shim set the container up) left
-   * no container.json, but maybe a cgroup holding a process that waits to be started,
-   * with its monitor: the spec names the cgroup; its processes are killed (the monitor
-   * then exits) and it is removed.
+   * no container.json, but maybe a monitor (found by its working directory, the state
+   * dir) and, in the cgroup the spec names, a process waiting to be started: both are
+   * killed and the cgroup removed.
    */
   private async removeCutShortCreate(id: string): Promise<void> {
+    // the monitor chdirs into the state dir first thing; its container dies with it
+    const dir = this.dir(id);
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readlinkSync(`/proc/${entry}/cwd`) === dir) process.kill(Number(entry), "SIGKILL");
+      } catch {
+        // gone, or not ours to read
+      }
+    }
     let spec: Spec;
     try {
       spec = readJson<Spec>(join(this.dir(id), specFile), `spec of container ${id}`);
