@@ -302,6 +302,24 @@ describe("StopPodSandbox and RemovePodSandbox", () => {
     expect(leftovers(dirs, net)).toEqual(nothingLeft);
   });
 
+  test("two attempts sharing a cgroup parent: removing the first leaves the second's cgroup; the last removes it", async () => {
+    const podUid = nextUid();
+    const cgroupParent = `/${cgroupTop}/pod${podUid}`;
+    const first = await runPod(daemon, podConfig("attempts", { uid: podUid, cgroupParent }));
+    const second = await runPod(
+      daemon,
+      podConfig("attempts", { uid: podUid, cgroupParent, attempt: 1 }),
+    );
+    const started = Date.now();
+    await rpc(daemon.clients.runtime, "RemovePodSandbox", { pod_sandbox_id: first });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await podStatus(daemon, second)).status.state).toBe("SANDBOX_READY");
+    expect(cgroupDirs(`${cgroupTop}/pod${podUid}/${second}`).length).toBeGreaterThan(0);
+    await rpc(daemon.clients.runtime, "RemovePodSandbox", { pod_sandbox_id: second });
+    expect(cgroupDirs(`${cgroupTop}/pod${podUid}`)).toEqual([]);
+    expect(leftovers(dirs, net)).toEqual(nothingLeft);
+  });
+
   test("a pod whose infra process died is NotReady", async () => {
     const id = await runPod(daemon, podConfig("dies", { uid: nextUid() }));
     const pid = infraPid(id);

@@ -13,7 +13,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { SkiffError, errorKinds } from "../core/errors.js";
 import { grpcCodeOf } from "./error-codes.js";
-import { instrumentService, requestIds } from "./instrument.js";
+import { instrumentService, maxDetails, requestIds } from "./instrument.js";
 import { loadGrpcObject, loadServices } from "./proto.js";
 
 // A real gRPC server and client on a unix socket, serving the CRI RuntimeService
@@ -54,6 +54,9 @@ describe("instrumentService", () => {
           },
           PodSandboxStatus: () => {
             throw new TypeError("boom");
+          },
+          StartContainer: (request: { container_id: string }) => {
+            throw new SkiffError("NotFound", `container ${request.container_id} not found`);
           },
         },
         {
@@ -115,6 +118,25 @@ describe("instrumentService", () => {
     kind = k;
     const result = await call("ContainerStatus", { container_id: "c1" });
     expect(result).toEqual({ code: grpcCodeOf[k], details: `failing with ${k}` });
+  });
+
+  test("a message quoting a huge field is cut, and the connection survives it", async () => {
+    ready = true;
+    const huge = "h".repeat(3 << 20);
+    const result = await call("StartContainer", { container_id: huge });
+    expect(result.code).toBe(status.NOT_FOUND);
+    expect(result.details).toBe(
+      `container ${"h".repeat(maxDetails - 10)}… (${(3 << 20) + 20 - maxDetails} more characters)`,
+    );
+    // the client kept its connection: the next call on it works
+    expect((await call("Version", {})).code).toBe(status.OK);
+    // a cut through a surrogate pair, and a lone surrogate, are sent as U+FFFD
+    const emoji = await call("StartContainer", { container_id: `x${"\u{1f600}".repeat(3000)}` });
+    expect(emoji.code).toBe(status.NOT_FOUND);
+    expect(emoji.details?.slice(maxDetails - 1, maxDetails + 1)).toBe("\ufffd…");
+    expect((await call("StartContainer", { container_id: "a\ud800b" })).details).toMatch(
+      /^container a\ufffd+b not found$/,
+    );
   });
 
   test("an unknown error is INTERNAL and logged with its stack and the request ids", async () => {

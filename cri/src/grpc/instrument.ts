@@ -3,8 +3,10 @@
  * - refuses calls with UNAVAILABLE until start-up recovery is done (the gate);
  * - gives the handler a pino child logger carrying the RPC name and the ids in the request;
  * - logs each call's outcome and duration (debug on success, warn/error on failure);
+ * - answers INVALID_ARGUMENT for a request body that did not decode (undecodable.ts);
  * - maps errors to gRPC codes through the one table in error-codes.ts; anything that is
- *   not a SkiffError becomes INTERNAL and is logged with its stack;
+ *   not a SkiffError becomes INTERNAL and is logged with its stack; the message sent
+ *   is cut to maxDetails characters;
  * - answers UNIMPLEMENTED, through the same path, for every RPC that has no handler yet.
  */
 import {
@@ -23,6 +25,7 @@ import {
 import type { Logger } from "../core/log.js";
 import { SkiffError, unimplemented, unavailable } from "../core/errors.js";
 import { grpcCodeOf } from "./error-codes.js";
+import { UndecodableRequest } from "./undecodable.js";
 
 export interface CallContext {
   log: Logger;
@@ -106,7 +109,7 @@ function wrap(
       const refused = refusal();
       if (refused) return callback(refused);
       const { ctx, started } = begin(call.request, call);
-      run(() => handler(call.request, ctx)).then(
+      run(() => handler(decoded(call.request), ctx)).then(
         (response) => {
           done(ctx.log, started);
           callback(null, response);
@@ -125,7 +128,7 @@ function wrap(
           if (ctx.signal.aborted) return reject(ctx.signal.reason);
           call.write(message, (err?: Error | null) => (err ? reject(err) : resolve()));
         });
-      run(() => handler(call.request, ctx, send)).then(
+      run(() => handler(decoded(call.request), ctx, send)).then(
         () => {
           done(ctx.log, started);
           call.end();
@@ -139,7 +142,7 @@ function wrap(
       const refused = refusal();
       if (refused) return callback(refused);
       const { ctx, started } = begin(undefined, call);
-      run(() => handler(call as AsyncIterable<unknown>, ctx)).then(
+      run(() => handler(decodedStream(call as AsyncIterable<unknown>), ctx)).then(
         (response) => {
           done(ctx.log, started);
           callback(null, response);
@@ -153,6 +156,16 @@ function wrap(
 
 async function run(fn: () => unknown): Promise<unknown> {
   return fn();
+}
+
+/** The request, or the InvalidArgument error of a body that did not decode. */
+function decoded(request: unknown): unknown {
+  if (request instanceof UndecodableRequest) throw request.error();
+  return request;
+}
+
+async function* decodedStream(requests: AsyncIterable<unknown>): AsyncIterable<unknown> {
+  for await (const request of requests) yield decoded(request);
 }
 
 function elapsedMs(started: bigint): number {
@@ -172,23 +185,36 @@ function failed(log: Logger, started: bigint, err: unknown): ServerErrorResponse
   return statusError;
 }
 
+/**
+ * The longest status message sent. It travels in an HTTP/2 trailer, percent-encoded; a
+ * message quoting a client's multi-megabyte field would pass the client's header list
+ * limit (a Node client refuses a 1 MiB one), and the client then drops the whole
+ * connection, every other call on it included.
+ */
+export const maxDetails = 4096;
+
+/**
+ * The message as sent: at most maxDetails characters, and well-formed (grpc-js
+ * percent-encodes it with encodeURI, which throws on a lone surrogate, such as one left
+ * by a cut through a pair, and that throw would end the process).
+ */
+function clip(message: string): string {
+  if (message.length <= maxDetails) return message.toWellFormed();
+  const kept = message.slice(0, maxDetails).toWellFormed();
+  return `${kept}… (${message.length - maxDetails} more characters)`;
+}
+
 /** Maps an error to a gRPC status; unknown errors are logged with their stack. */
 export function toStatus(err: unknown, log: Logger, rpc: string | undefined): ServerErrorResponse {
   const metadata = new Metadata();
   if (err instanceof SkiffError) {
-    return Object.assign(new Error(err.message), {
-      code: grpcCodeOf[err.kind],
-      details: err.message,
-      metadata,
-    });
+    const details = clip(err.message);
+    return Object.assign(new Error(details), { code: grpcCodeOf[err.kind], details, metadata });
   }
   const message = err instanceof Error ? err.message : String(err);
   log.error({ err, rpc }, "internal error");
-  return Object.assign(new Error(message), {
-    code: status.INTERNAL,
-    details: `internal error: ${message}`,
-    metadata,
-  });
+  const details = clip(`internal error: ${message}`);
+  return Object.assign(new Error(details), { code: status.INTERNAL, details, metadata });
 }
 
 const idFields = ["pod_sandbox_id", "container_id", "image_id", "id"] as const;

@@ -1,8 +1,10 @@
 /**
  * The gRPC server of skiff-cri on its unix socket: the CRI RuntimeService and
  * ImageService (runtime.v1) and Skiff's own skiff.v1 services, every handler wrapped by
- * instrument.ts. The socket is 0660 in a directory created for it; a stale socket is
- * replaced and a live one refused (core/host/unix-socket.ts).
+ * instrument.ts; a request body that does not decode reaches the wrapper as such
+ * (undecodable.ts), which answers it INVALID_ARGUMENT. The socket is 0660 in a
+ * directory created for it; a stale socket is replaced and a live one refused
+ * (core/host/unix-socket.ts).
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { chmodSync, unlinkSync } from "node:fs";
@@ -16,6 +18,7 @@ import { loadServices } from "./proto.js";
 import { passPreEncoded } from "./pre-encoded.js";
 import { runtimeHandlers } from "./runtime/index.js";
 import { skiffHandlers } from "./skiff/index.js";
+import { keepUndecodable } from "./undecodable.js";
 
 export interface GrpcServerOptions {
   socket: string;
@@ -45,7 +48,7 @@ export class GrpcServer {
     });
     const log = options.log;
     server.addService(
-      passPreEncoded(definitions.runtime),
+      passPreEncoded(keepUndecodable(definitions.runtime)),
       instrumentService(definitions.runtime, runtimeHandlers(options.services), {
         service: "runtime.v1.RuntimeService",
         log,
@@ -53,7 +56,7 @@ export class GrpcServer {
       }),
     );
     server.addService(
-      definitions.image,
+      keepUndecodable(definitions.image),
       instrumentService(definitions.image, imageHandlers(options.services), {
         service: "runtime.v1.ImageService",
         log,
@@ -63,7 +66,7 @@ export class GrpcServer {
     const skiff = skiffHandlers(options.services);
     for (const [name, definition] of Object.entries(definitions.skiff)) {
       server.addService(
-        definition,
+        keepUndecodable(definition),
         instrumentService(definition, skiff[name] ?? {}, {
           service: `skiff.v1.${name}`,
           log,

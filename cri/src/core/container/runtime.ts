@@ -16,7 +16,7 @@ import { silentLogger } from "../log.js";
 import { cgroupManagerFor } from "../cgroups/manager.js";
 import type { CgroupManager } from "../cgroups/cgroup-manager.js";
 import { discoverHierarchies, type Hierarchies } from "../cgroups/hierarchy.js";
-import { validateSpec } from "../oci/validate.js";
+import { validateResources, validateSpec } from "../oci/validate.js";
 import type { Process, Spec, State, ContainerStatus } from "../oci/spec.js";
 import type { LinuxResources } from "../cgroups/resources.js";
 import type { CgroupStats } from "../cgroups/stats.js";
@@ -411,7 +411,9 @@ export class ContainerRuntime {
 
   /** Applies new resource limits to a container's cgroup (CRI UpdateContainerResources). */
   async update(id: string, resources: LinuxResources): Promise<void> {
-    await (await this.cgroupOf(this.record(id))).update(resources);
+    const record = this.record(id);
+    validateResources(resources);
+    await (await this.cgroupOf(record)).update(resources);
   }
 
   /** The container cgroup's usage figures. */

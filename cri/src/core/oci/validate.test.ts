@@ -4,7 +4,7 @@ import { SkiffError } from "../errors.js";
 import { defaultSpec } from "./defaults.js";
 import { type FixedHostFactsInit, fixedHostFacts } from "./host-facts.js";
 import type { Spec } from "./spec.js";
-import { specProblems, validateSpec } from "./validate.js";
+import { specProblems, validateResources, validateSpec } from "./validate.js";
 
 const bundle = "/bundles/c1";
 const hostInit: FixedHostFactsInit = {
@@ -648,5 +648,22 @@ describe("validateSpec", () => {
       "process.cwd",
       "process.oomScoreAdj",
     ]);
+  });
+});
+
+describe("validateResources", () => {
+  test("limits for a running container or a pod are checked by the spec's rules", () => {
+    expect(() =>
+      validateResources({ cpu: { shares: 512, cpus: "0-3,5" }, memory: { limit: 1 << 26 } }),
+    ).not.toThrow();
+    expect(() => validateResources({ cpu: { cpus: "x".repeat(5000) } })).toThrow(
+      /^linux\.resources\.cpu\.cpus: "x+.*" is not a list like "0-3,5"$/,
+    );
+    expect(() => validateResources({ memory: { limit: -5 }, cpu: { mems: "a" } })).toThrow(
+      expect.objectContaining({
+        kind: "InvalidArgument",
+        message: expect.stringMatching(/memory\.limit: .*; linux\.resources\.cpu\.mems: /),
+      }),
+    );
   });
 });

@@ -435,6 +435,21 @@ export async function validateSpec(
   return spec as Spec;
 }
 
+/**
+ * New cgroup limits for a running container or a pod cgroup, by the rules of
+ * linux.resources in a spec: InvalidArgument naming each bad field, before anything is
+ * written (the kernel's EINVAL would say neither which field nor why).
+ */
+export function validateResources(resources: object): void {
+  const p = new Problems();
+  checkResources(p, resources as Json);
+  const first = p.list[0];
+  if (first) {
+    const message = p.list.map((x) => `${x.field}: ${x.message}`).join("; ");
+    throw new SkiffError(first.kind, message);
+  }
+}
+
 function checkEnv(p: Problems, field: string, v: Json): void {
   const env = p.strings(field, v);
   env?.forEach((entry, i) => {

@@ -37,6 +37,17 @@ describe("credentials from the CRI AuthConfig", () => {
   test("a broken auth field is InvalidArgument", () => {
     expect(() => fromAuthConfig({ auth: b64("nocolon") })).toThrow(/not base64 of user:password/);
   });
+
+  test("a registry token a header cannot carry is InvalidArgument naming the field", () => {
+    for (const token of ["a\nb", "tok\0", "\u{1f600}"]) {
+      expect(() => fromAuthConfig({ registry_token: token })).toThrow(
+        expect.objectContaining({
+          kind: "InvalidArgument",
+          message: expect.stringMatching(/^auth\.registry_token: /),
+        }),
+      );
+    }
+  });
 });
 
 describe("credentials from a docker config.json", () => {

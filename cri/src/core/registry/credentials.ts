@@ -51,10 +51,18 @@ function decodeAuth(auth: string, where: string): { username: string; password: 
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
+/** What an HTTP header value may hold (as Node checks it): no control characters but tab. */
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** Credentials from a CRI AuthConfig, or undefined when it carries none. */
 export function fromAuthConfig(input: AuthConfigInput | undefined): Credentials | undefined {
   if (input === undefined) return undefined;
-  if (input.registry_token) return { kind: "registryToken", token: input.registry_token };
+  if (input.registry_token) {
+    // sent as it is in "Authorization: Bearer <token>"
+    if (!headerValue.test(input.registry_token))
+      throw invalidArgument("auth.registry_token: has characters an HTTP header cannot carry");
+    return { kind: "registryToken", token: input.registry_token };
+  }
   if (input.identity_token) {
     const creds: Credentials = { kind: "identityToken", token: input.identity_token };
     if (input.username) creds.username = input.username;

@@ -11,6 +11,18 @@ describe("shim client parsing", () => {
     expect(err.message).toBe("skiff-shim mounts target /proc: EACCES (13)");
   });
 
+  test("a command that is missing or not runnable is the caller's error, not an internal one", () => {
+    expect(shimError("error exec: executable nope not found in $PATH: ENOENT (2)")).toMatchObject({
+      kind: "NotFound",
+      message: "skiff-shim exec executable nope not found in $PATH: ENOENT (2)",
+    });
+    expect(shimError("error exec: execve /etc/passwd: EACCES (13)").kind).toBe(
+      "FailedPrecondition",
+    );
+    expect(shimError("error cwd: chdir /nope: ENOENT (2)").kind).toBe("NotFound");
+    expect(shimError("error mounts: bind source /nope: ENOENT (2)").kind).toBe("Internal");
+  });
+
   test("a refused plan becomes an InvalidArgument", () => {
     const err = shimError("error sysctl: value of kernel.sem would set more than one value");
     expect(err).not.toBeInstanceOf(SystemError);

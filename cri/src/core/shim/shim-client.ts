@@ -18,7 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
 
-import { SkiffError, SystemError, failedPrecondition } from "../errors.js";
+import { SkiffError, SystemError, failedPrecondition, type ErrorKind } from "../errors.js";
 import { encodePlan, type ShimPlan } from "./plan.js";
 
 export interface CreateResult {
@@ -65,6 +65,22 @@ export function shimBinary(): string {
   throw failedPrecondition("skiff-shim binary not found (build cri/native or set SKIFF_SHIM)");
 }
 
+/**
+ * The kind of a failure of the process's own program or working directory (stages
+ * "exec" and "cwd"): the command asked for is missing or not runnable, which is the
+ * caller's to fix, not an internal error.
+ */
+const commandErrnoKinds: Readonly<Record<string, ErrorKind>> = {
+  ENOENT: "NotFound",
+  ENOTDIR: "NotFound",
+  EACCES: "FailedPrecondition",
+  EPERM: "FailedPrecondition",
+  ENOEXEC: "FailedPrecondition",
+  EISDIR: "FailedPrecondition",
+  ELOOP: "FailedPrecondition",
+  ENAMETOOLONG: "InvalidArgument",
+};
+
 /** Turns the shim's "error ..." line into the error a caller throws. */
 export function shimError(line: string): SkiffError {
   const text = line.replace(/^error /, "").trim();
@@ -72,7 +88,8 @@ export function shimError(line: string): SkiffError {
   if (m) {
     const [, stage, detail, code, errno] = m as unknown as [string, string, string, string, string];
     const cause = Object.assign(new Error(`${code} (${errno})`), { code, errno: Number(errno) });
-    return new SystemError(`skiff-shim ${stage}`, detail, cause);
+    const kind = stage === "exec" || stage === "cwd" ? commandErrnoKinds[code] : undefined;
+    return new SystemError(`skiff-shim ${stage}`, detail, cause, kind);
   }
   return new SkiffError("InvalidArgument", `skiff-shim ${text}`);
 }

@@ -114,6 +114,12 @@ export interface ExecSyncResult {
 export const execSyncCap = 16 * 1024 * 1024;
 const truncatedNote = Buffer.from("\n[output truncated: more than 16 MiB]\n");
 
+/**
+ * A timeout in seconds as timer milliseconds: setTimeout fires at once for a delay past
+ * 2^31-1 ms (24.8 days), so a longer one waits that long.
+ */
+const timerMs = (seconds: number): number => Math.min(seconds * 1000, 2 ** 31 - 1);
+
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 export type ContainerEventType = "created" | "started" | "stopped" | "deleted";
@@ -461,9 +467,9 @@ export class ContainerService {
     } else {
       const signal = stopSignal(record.config);
       if (timeoutS > 0) {
-        const deadline = Date.now() + timeoutS * 1000;
+        const deadline = Date.now() + timerMs(timeoutS);
         // A stop right after start can beat the program's handler: init would drop it.
-        await this.o.runtime.untilSignalReaches(id, signal, timeoutS * 1000);
+        await this.o.runtime.untilSignalReaches(id, signal, timerMs(timeoutS));
         await this.o.runtime.kill(id, signal).catch(ignoreNotRunning);
         crashPoint("container:after-stop-signal");
         try {
@@ -599,7 +605,7 @@ export class ContainerService {
     child.stdin?.end();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
-      if (timeoutS > 0) timer = setTimeout(() => resolve("timeout"), timeoutS * 1000);
+      if (timeoutS > 0) timer = setTimeout(() => resolve("timeout"), timerMs(timeoutS));
     });
     const outcome = await Promise.race([result, timedOut]);
     clearTimeout(timer);

@@ -16,7 +16,8 @@
  *
  * Stop and remove are idempotent; stop releases what a stopped pod does not need
  * (containers stopped, infra process gone, CNI DEL, netns and shm unmounted); remove
- * also drops the pod's containers' records, its files, its cgroup (when Skiff made it)
+ * also drops the pod's containers' records, its files, its cgroup (when Skiff made it;
+ * another attempt of the pod sharing it inherits it, and the last one removes it)
  * and its row. Creation does not stop when the caller cancels: a kubelet that timed out
  * retries with the same name and gets the first attempt's id.
  *
@@ -32,6 +33,7 @@ import { join } from "node:path";
 import type { ContainerRuntime } from "../../core/container/runtime.js";
 import { discoverHierarchies, type Hierarchies } from "../../core/cgroups/hierarchy.js";
 import { cgroupManagerFor } from "../../core/cgroups/manager.js";
+import { validateResources } from "../../core/oci/validate.js";
 import type { CgroupManager } from "../../core/cgroups/cgroup-manager.js";
 import type { CgroupStats } from "../../core/cgroups/stats.js";
 import type { NetworkPlugin } from "../../core/cni/cni-manager.js";
@@ -176,6 +178,7 @@ export class SandboxService {
     const hostname = podHostname(cfg, this.o.nodeHostname ?? osHostname());
     const dns = resolvConf(cfg.dns_config);
     const resources = podResources(cfg.linux?.resources ?? null, cfg.linux?.overhead ?? null);
+    validateResources(resources);
     podCgroup(cfg, "x");
 
     const pending = this.inflight.get(name);
@@ -249,8 +252,8 @@ export class SandboxService {
       const cgroup = await this.cgroupOf(record.cgroupPath);
       if (!(await cgroup.exists())) {
         record.cgroupOwned = true;
-        this.rows.update(record);
-        undo.push("remove the pod cgroup", () => cgroup.destroy());
+        this.rows.setCgroupOwned(id, true);
+        undo.push("remove the pod cgroup", () => this.releaseCgroup(record));
       }
       await cgroup.create(plan.resources);
 
@@ -541,8 +544,26 @@ export class SandboxService {
     const dir = this.podDir(record.id);
     await unmountShm(join(dir, "shm"));
     rmSync(dir, { recursive: true, force: true });
-    if (record.cgroupOwned) await (await this.cgroupOf(record.cgroupPath)).destroy();
+    await this.releaseCgroup(record);
     this.rows.delete(record.id);
+  }
+
+  /**
+   * Removes the pod cgroup if Skiff made it, unless another pod uses the same one (two
+   * attempts of a pod share kubelet's cgroup_parent; removing the first must not reach
+   * into the second's): those pods then own it, and the last one removed removes it.
+   */
+  private async releaseCgroup(record: SandboxRecord): Promise<void> {
+    if (!(this.rows.get(record.id)?.cgroupOwned ?? record.cgroupOwned)) return;
+    const sharing = this.rows
+      .all()
+      .filter((r) => r.id !== record.id && r.cgroupPath === record.cgroupPath);
+    if (sharing.length === 0) return (await this.cgroupOf(record.cgroupPath)).destroy();
+    for (const r of sharing) this.rows.setCgroupOwned(r.id, true);
+    this.log.debug(
+      { pod_sandbox_id: record.id, cgroup: record.cgroupPath, heirs: sharing.map((r) => r.id) },
+      "pod cgroup left to the pods sharing it",
+    );
   }
 
   // ---- UpdatePodSandboxResources ------------------------------------------------------
@@ -560,8 +581,10 @@ export class SandboxService {
       const linux = current.config.linux;
       const nextOverhead = overhead ?? linux?.overhead ?? null;
       const nextResources = resources ?? linux?.resources ?? null;
+      const next = podResources(nextResources, nextOverhead);
+      validateResources(next);
       const cgroup = await this.cgroupOf(current.cgroupPath);
-      await cgroup.update(podResources(nextResources, nextOverhead));
+      await cgroup.update(next);
       if (linux) {
         linux.overhead = nextOverhead;
         linux.resources = nextResources;

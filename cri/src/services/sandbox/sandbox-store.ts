@@ -66,21 +66,25 @@ export class SandboxStore {
     }
   }
 
+  /** Writes the record, all but cgroup_owned (setCgroupOwned: another pod may hand it over). */
   update(record: SandboxRecord): void {
     this.store.run(
       `UPDATE sandboxes SET state = ?, config = ?, netns_path = ?, ips = ?, infra_id = ?,
-         cgroup_path = ?, cgroup_owned = ?, shm_path = ?, hostname = ? WHERE id = ?`,
+         cgroup_path = ?, shm_path = ?, hostname = ? WHERE id = ?`,
       record.state,
       JSON.stringify(record.config),
       record.netnsPath,
       JSON.stringify(record.ips),
       record.infraId,
       record.cgroupPath,
-      record.cgroupOwned ? 1 : 0,
       record.shmPath,
       record.hostname,
       record.id,
     );
+  }
+
+  setCgroupOwned(id: string, owned: boolean): void {
+    this.store.run("UPDATE sandboxes SET cgroup_owned = ? WHERE id = ?", owned ? 1 : 0, id);
   }
 
   delete(id: string): void {
