@@ -297,45 +297,42 @@ export class ContainerRuntime {
 
   /**
    * A create cut short (its caller killed while skiff-shim set the container up) left
-   * no container.json, but maybe a monitor (found by its working directory, the state
-   * dir) and, in the cgroup the spec names, a process waiting to be started: both are
-   * killed and the cgroup removed.
+   * no container.json, but maybe a process waiting to be started in the cgroup the
+   * spec names, and its monitor: the process is killed first (the monitor reaps it, so
+   * no zombie is left to init), the cgroup removed, then a monitor still there killed.
    */
   private async removeCutShortCreate(id: string): Promise<void> {
-    // the monitor chdirs into the state dir first thing; its container dies with it
     const dir = this.dir(id);
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (readlinkSync(`/proc/${entry}/cwd`) === dir) process.kill(Number(entry), "SIGKILL");
-      } catch {
-        // gone, or not ours to read
-      }
-    }
-    let spec: Spec;
+    let spec: Spec | undefined;
     try {
-      spec = readJson<Spec>(join(this.dir(id), specFile), `spec of container ${id}`);
+      spec = readJson<Spec>(join(dir, specFile), `spec of container ${id}`);
     } catch {
-      return; // the spec comes before the shim: without one, no process was started
+      spec = undefined; // the spec comes before the shim: without one, nothing was started
     }
-    const cgroup = cgroupManagerFor(
-      spec.linux?.cgroupsPath ?? `skiff/${id}`,
-      await this.cgroupHierarchies(),
-    );
-    if (!(await cgroup.exists())) return;
-    for (let i = 0; i < 100; i++) {
-      const pids = await cgroup.pids().catch(() => []);
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone already
+    if (spec) {
+      const cgroup = cgroupManagerFor(
+        spec.linux?.cgroupsPath ?? `skiff/${id}`,
+        await this.cgroupHierarchies(),
+      );
+      if (await cgroup.exists()) {
+        for (let i = 0; i < 100; i++) {
+          const pids = await cgroup.pids().catch(() => []);
+          if (pids.length === 0) break;
+          for (const pid of pids) signal(pid, "SIGKILL");
+          await new Promise((r) => setTimeout(r, 50));
         }
+        await cgroup.destroy();
       }
-      await new Promise((r) => setTimeout(r, 50));
     }
-    await cgroup.destroy();
+    // The monitor (its working directory is the state dir) reaps its container and
+    // exits; one still there after a second (its shim was cut short before it made the
+    // container) is killed, and its waiting process dies with it.
+    for (let i = 0; i < 20; i++) {
+      const monitors = processesWorkingIn(dir);
+      if (monitors.length === 0) return;
+      if (i < 19) await new Promise((r) => setTimeout(r, 50));
+      else for (const pid of monitors) signal(pid, "SIGKILL");
+    }
   }
 
   private async killAll(record: ContainerRecord): Promise<void> {
@@ -494,4 +491,27 @@ async function pastExec(pid: number): Promise<void> {
     if (!exe.includes("skiff-shim") || Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 1));
   }
+}
+
+/** Sends `sig` to `pid`; a process already gone is not an error. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** Processes whose working directory is `dir`. */
+function processesWorkingIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === dir) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
 }
