@@ -11,10 +11,11 @@
  *                                  └► WebSocket    ─┘        │
  *                                                           StreamBackend
  */
-import * as http from "node:http";
+import type * as Http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { http } from "../core/host/builtins.js";
 import { WebSocketServer, type WebSocket } from "ws";
 import { SkiffError } from "../core/errors.js";
 import { silentLogger, type Logger } from "../core/log.js";
@@ -86,19 +87,19 @@ function validateStdio(req: {
 }
 
 export class StreamingServer {
-  private readonly server: http.Server | https.Server;
+  private readonly server: Http.Server | https.Server;
   private readonly wss: WebSocketServer;
   private readonly tokens: TokenCache<Pending>;
   private readonly log: Logger;
   private readonly sockets = new Set<Duplex>();
   private active = 0;
-  private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
+  private readonly chosenProtocol = new WeakMap<Http.IncomingMessage, string>();
   private baseUrl = "";
 
   constructor(private readonly opts: StreamingServerOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: "streaming" });
     this.tokens = new TokenCache(opts.tokenTtlMs ?? 60_000, opts.maxInFlight ?? 1000);
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void =>
+    const handler = (req: Http.IncomingMessage, res: Http.ServerResponse): void =>
       this.onRequest(req, res);
     this.server = opts.tls
       ? https.createServer({ ...opts.tls }, handler)
@@ -107,7 +108,7 @@ export class StreamingServer {
     this.server.requestTimeout = 30_000;
     this.server.keepAliveTimeout = 5_000;
     this.server.maxConnections = (opts.maxConnections ?? 1000) * 2;
-    this.server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+    this.server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
     this.server.on("connection", (s: Socket) => {
@@ -193,7 +194,7 @@ export class StreamingServer {
 
   // ---- HTTP ----
 
-  private route(req: http.IncomingMessage): { kind: Kind; token: string; url: URL } | undefined {
+  private route(req: Http.IncomingMessage): { kind: Kind; token: string; url: URL } | undefined {
     const url = new URL(req.url ?? "/", "http://streaming");
     const m = /^\/(exec|attach|portforward)\/([^/]+)$/.exec(url.pathname);
     if (!m || (req.method !== "GET" && req.method !== "POST")) return undefined;
@@ -206,7 +207,7 @@ export class StreamingServer {
     return pending;
   }
 
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private onRequest(req: Http.IncomingMessage, res: Http.ServerResponse): void {
     const r = this.route(req);
     const pending = r && this.take(r.kind, r.token);
     if (!pending) {
@@ -237,7 +238,7 @@ export class StreamingServer {
     );
   }
 
-  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  private onUpgrade(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => undefined);
     const r = this.route(req);
     if (!r) return this.reject(socket, 404, "404 page not found");
@@ -375,7 +376,7 @@ export class StreamingServer {
   }
 
   private upgradeWebSocket(
-    req: http.IncomingMessage,
+    req: Http.IncomingMessage,
     socket: Duplex,
     head: Buffer,
     pending: Pending,

@@ -12,10 +12,10 @@
  * reason to go plain.
  */
 import { readFileSync } from "node:fs";
-import * as http from "node:http";
+import type * as Http from "node:http";
 import * as https from "node:https";
 import type { Duplex, Readable } from "node:stream";
-import { rootCertificates } from "node:tls";
+import { http, tls as nodeTls } from "../host/builtins.js";
 import { SkiffError, errnoCode } from "../errors.js";
 
 export interface TlsSettings {
@@ -68,8 +68,8 @@ export interface SendOptions {
 
 export interface Response {
   status: number;
-  headers: http.IncomingHttpHeaders;
-  body: http.IncomingMessage;
+  headers: Http.IncomingHttpHeaders;
+  body: Http.IncomingMessage;
   url: URL;
 }
 
@@ -110,14 +110,14 @@ const connectFailures = new Set([
 
 class TimedHttpAgent extends http.Agent {
   constructor(
-    options: http.AgentOptions,
+    options: Http.AgentOptions,
     private readonly connectMs: number,
   ) {
     super(options);
   }
 
   override createConnection(
-    options: http.ClientRequestArgs,
+    options: Http.ClientRequestArgs,
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     const socket = super.createConnection(options, callback);
@@ -206,7 +206,7 @@ export function retryAfterMs(header: string | undefined, now = Date.now()): numb
 }
 
 export class Transport {
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly agents = new Map<string, Http.Agent>();
   /** The scheme found for allowHttp endpoints, by host. */
   private readonly schemes = new Map<string, "https:" | "http:">();
 
@@ -298,7 +298,7 @@ export class Transport {
     return new URL(`${this.schemes.get(endpoint.host)!}//${endpoint.host}${options.path}`);
   }
 
-  private agent(endpoint: Endpoint, url: URL): http.Agent {
+  private agent(endpoint: Endpoint, url: URL): Http.Agent {
     const tls = endpoint.base?.host === url.host || endpoint.host === url.host ? endpoint.tls : {};
     const key = `${url.protocol}//${url.host}|${tls.ca ?? ""}|${tls.clientCert ?? ""}|${tls.insecureSkipVerify ? 1 : 0}`;
     let agent = this.agents.get(key);
@@ -312,7 +312,7 @@ export class Transport {
         ...common,
         rejectUnauthorized: !tls.insecureSkipVerify,
       };
-      if (extra !== undefined) options.ca = [...rootCertificates, extra.toString("utf8")];
+      if (extra !== undefined) options.ca = [...nodeTls.rootCertificates, extra.toString("utf8")];
       const cert = readPem(tls.clientCert, "client certificate");
       const clientKey = readPem(tls.clientKey, "client key");
       if (cert !== undefined) options.cert = cert;

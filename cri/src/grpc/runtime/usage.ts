@@ -57,7 +57,8 @@ const interfaceUsage = (i: InterfaceCounters): NetworkInterfaceUsage => ({
 
 /** Every interface of the namespace (loopback already left out), and the default one. */
 export function networkUsage(interfaces: InterfaceCounters[], timestampNs: bigint): NetworkUsage {
-  const sorted = [...interfaces].sort((a, b) => a.name.localeCompare(b.name));
+  // code-unit order of the kernel's names (localeCompare would load ICU's collator, ~3 MiB)
+  const sorted = [...interfaces].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const main = sorted.find((i) => i.name === defaultInterfaceName) ?? sorted[0];
   return {
     timestamp: String(timestampNs),

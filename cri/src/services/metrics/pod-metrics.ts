@@ -336,6 +336,13 @@ const networkDefs: NetworkDef[] = [
   network("transmit_packets_total", "packets transmitted", (i) => i.txPackets),
 ];
 
+/**
+ * Code-unit order (the names are ASCII), as Array.prototype.sort has it: localeCompare
+ * would bring in ICU's collator, about 3 MiB of resident memory, at start-up.
+ */
+const byName = (a: { name: string }, b: { name: string }): number =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
 export const metricDescriptors: MetricDescriptor[] = [
   ...containerDefs.map((d) => ({
     name: d.name,
@@ -343,7 +350,7 @@ export const metricDescriptors: MetricDescriptor[] = [
     labelKeys: [...base, ...(d.labels ?? [])],
   })),
   ...networkDefs.map((d) => ({ name: d.name, help: d.help, labelKeys: [...base, "interface"] })),
-].sort((a, b) => a.name.localeCompare(b.name));
+].sort(byName);
 
 /** The metrics of one container from its sample. */
 export function containerMetrics(s: ContainerSample): MetricSample[] {

@@ -6,14 +6,15 @@
  * otherwise). Any other answer rejects with its status, headers and body. Used by the
  * skiff CLI (port-forward) and the tests.
  */
-import * as http from "node:http";
+import type * as Http from "node:http";
 import * as https from "node:https";
 import type { Duplex } from "node:stream";
+import { http } from "../../core/host/builtins.js";
 import { SpdyConnection } from "../spdy/connection.js";
 
 export interface UpgradeFailure {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: Http.IncomingHttpHeaders;
   body: string;
 }
 
