@@ -130,9 +130,17 @@ static void kill_process(int sig)
 		kill(exec_pid, SIGKILL);
 }
 
-void exec_main(void)
+void exec_main(bool spare)
 {
 	plan_read(3);
+	if (spare) {
+		/* Parked ahead of its exec: the cgroups are joined now (a cgroup1 move can wait
+		 * for an RCU grace period), the exec's own plan comes on fd 5 when it is asked
+		 * for, and its process inherits the cgroups. */
+		place_cgroups(getpid(), false);
+		plan_free();
+		plan_read(5);
+	}
 	join_pidns();
 	bool tty = plan_has(K_TERMINAL);
 	int master = -1, slave = -1, sp[2];
@@ -144,7 +152,7 @@ void exec_main(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	int cg = open_cgroup2();
+	int cg = spare ? -1 : open_cgroup2();
 	bool placed;
 	pid_t pid = clone_into(0, cg, &placed);
 	if (pid < 0)
@@ -174,7 +182,8 @@ void exec_main(void)
 		close(slave);
 	if (cg >= 0)
 		close(cg);
-	place_cgroups(pid, placed);
+	if (!spare)
+		place_cgroups(pid, placed);
 	/* A terminal size the client sent before the start is in force when the program runs. */
 	const char *ctlpath = plan_str(K_CTL_FIFO, 0);
 	int ctl = master >= 0 && ctlpath ? open(ctlpath, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;

@@ -5,6 +5,8 @@
  * MODES
  *   skiff-shim create   plan on fd 3, status on fd 4 (fallback: stderr)
  *   skiff-shim exec     plan on fd 3, status on fd 4; the process gets fds 0-2 (or a pty)
+ *   skiff-shim exec --spare   fd 3 holds only the container's cgroup records: the shim
+ *                       joins those cgroups, then reads the exec's plan from fd 5
  *   skiff-shim unpack   layer tar on stdin (protocol in unpack.c)
  *   skiff-shim port-forward NETNS PORT   connect to 127.0.0.1:PORT inside NETNS and hand
  *                       the socket to skiff-cri (protocol in portforward.c)
@@ -580,7 +582,7 @@ int main(int argc, char **argv)
 		create_main(argv);
 	if (argc > 1 && strcmp(argv[1], "exec") == 0) {
 		reexec_sealed(argv, false);
-		exec_main();
+		exec_main(argc > 2 && strcmp(argv[2], "--spare") == 0);
 	}
 	fprintf(stderr, "usage: skiff-shim create|exec|unpack|port-forward|--version\n");
 	return 2;

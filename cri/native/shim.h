@@ -75,7 +75,7 @@ void seccomp_prepare(void);
 __attribute__((noreturn)) void monitor_run(pid_t pid, int sync, int in_w, int out_r, int err_r, int master);
 
 /* exec.c */
-__attribute__((noreturn)) void exec_main(void);
+__attribute__((noreturn)) void exec_main(bool spare);
 void reexec_sealed(char **argv, bool plan_in_memory);
 
 /* portforward.c: skiff-shim port-forward NETNS PORT */

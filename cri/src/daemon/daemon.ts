@@ -69,9 +69,14 @@ export class Daemon {
         void streaming.stop();
       });
       const { images, snapshotter } = await openImageService(options.root, store, config, log);
+      const runtime = new ContainerRuntime({
+        root: join(options.state, "containers"),
+        log,
+        spareExecs: true,
+      });
       const containers = new ContainerService({
         store,
-        runtime: new ContainerRuntime({ root: join(options.state, "containers"), log }),
+        runtime,
         images,
         snapshotter,
         pods: sandboxes,
@@ -126,6 +131,7 @@ export class Daemon {
         async () => {
           cni.close();
           await streaming.stop();
+          runtime.closeSpares();
           await unfavor?.().catch((err: Error) =>
             log.warn({ err: err.message }, "cannot turn cgroup favordynmods back off"),
           );

@@ -175,6 +175,72 @@ describe("ContainerRuntime", () => {
     await runtime.delete(id, { force: true });
   });
 
+  test("spare exec shims: later execs run from a spare parked in the container's cgroups; none under a pids limit; delete leaves nothing", async () => {
+    const spared = new ContainerRuntime({
+      root: join(work, "state"),
+      hierarchies,
+      spareExecs: true,
+    });
+    const procs = (id: string) =>
+      readFileSync(join(cgroupDirs(id)[0]!, "cgroup.procs"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map(Number);
+    const exec = async (id: string, script: string) => {
+      const { child, result, pid } = await spared.exec(id, {
+        args: ["sh", "-c", script],
+        env: ["PATH=/bin"],
+      });
+      let out = "";
+      child.stdout?.on("data", (d) => (out += d));
+      const hostPid = await pid;
+      const cgroups = readFileSync(`/proc/${hostPid}/cgroup`, "utf8");
+      const parent = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${hostPid}/status`, "utf8"))![1];
+      return { ...(await result), out, cgroups, parent: Number(parent) };
+    };
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 100 && !what(); i++) await sleep(20);
+      return what();
+    };
+
+    const id = newId();
+    const { pid } = await spared.create(id, bundle, spec(id, ["sleep", "1000"]));
+    await spared.start(id);
+    const initCgroups = readFileSync(`/proc/${pid!}/cgroup`, "utf8");
+    const first = await exec(id, "sleep 0.2; echo one; exit 3");
+    expect(first).toMatchObject({ exitCode: 3, out: "one\n", cgroups: initCgroups });
+    // the spare: one more process in the cgroup, left out of the container's pids
+    expect(await until(() => procs(id).length === 2)).toBe(true);
+    const spare = procs(id).find((p) => p !== pid)!;
+    expect(await spared.pids(id)).toEqual([pid]);
+    const second = await exec(id, "sleep 0.2; echo two");
+    expect(second).toMatchObject({
+      exitCode: 0,
+      out: "two\n",
+      cgroups: initCgroups,
+      parent: spare,
+    });
+    expect(await until(() => processStartTime(spare) === undefined)).toBe(true);
+    expect(await until(() => procs(id).length === 2)).toBe(true); // the next spare
+    const next = procs(id).find((p) => p !== pid)!;
+    await spared.delete(id, { force: true });
+    expect(processStartTime(next)).toBeUndefined();
+    expect(cgroupDirs(id)).toEqual([]);
+
+    const limited = newId();
+    const l = await spared.create(
+      limited,
+      bundle,
+      spec(limited, ["sleep", "1000"], (s) => (s.linux!.resources = { pids: { limit: 20 } })),
+    );
+    await spared.start(limited);
+    expect((await exec(limited, "true")).exitCode).toBe(0);
+    await sleep(300);
+    expect(procs(limited)).toEqual([l.pid]);
+    await spared.delete(limited, { force: true });
+    expect(cgroupDirs(limited)).toEqual([]);
+  });
+
   test("an invalid spec is refused naming the field, and leaves nothing", async () => {
     const id = newId();
     await expect(

@@ -37,6 +37,7 @@ import {
   type ExitStatus,
 } from "../shim/shim-client.js";
 import { planFromSpec } from "./plan-from-spec.js";
+import { ExecSpares, withoutSpares } from "./exec-spares.js";
 import { untilInitHandles } from "./init-signals.js";
 import {
   checkContainerId,
@@ -57,6 +58,8 @@ export interface RuntimeOptions {
   log?: Logger;
   /** Cgroup hierarchies; discovered from /proc/self/mountinfo when not given. */
   hierarchies?: Hierarchies;
+  /** Keep a spare exec shim for each container exec'd into (exec-spares.ts; skiff-cri). */
+  spareExecs?: boolean;
 }
 
 export interface CreateOptions {
@@ -93,9 +96,11 @@ export class ContainerRuntime {
    * background sweep asks for every container's state).
    */
   private readonly records = new Map<string, ContainerRecord>();
+  private readonly spares: ExecSpares | undefined;
 
   constructor(private readonly options: RuntimeOptions) {
     this.log = options.log ?? silentLogger;
+    if (options.spareExecs) this.spares = new ExecSpares();
     this.hierarchies = options.hierarchies;
     mkdirSync(options.root, { recursive: true, mode: 0o711 });
   }
@@ -267,6 +272,7 @@ export class ContainerRuntime {
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
     const dir = this.dir(id);
     this.records.delete(id);
+    await this.spares?.close(id);
     if (!existsSync(dir)) {
       if (options.force) return;
       throw notFound(`container ${id} not found`);
@@ -293,6 +299,12 @@ export class ContainerRuntime {
     }
     rmSync(dir, { recursive: true, force: true });
     this.records.delete(id);
+    this.spares?.forget(id);
+  }
+
+  /** Lets every spare exec shim go (the daemon stopping). */
+  closeSpares(): void {
+    this.spares?.closeAll();
   }
 
   /**
@@ -373,11 +385,13 @@ export class ContainerRuntime {
       process: { ...spec.process, ...given } as Process,
       mounts: [],
     };
+    const cgroup = await this.cgroupOf(record);
+    const hierarchies = await this.cgroupHierarchies();
     const base = planFromSpec(execSpec, {
       bundle: record.bundle,
       stateDir: dir,
-      cgroup: await this.cgroupOf(record),
-      hierarchies: await this.cgroupHierarchies(),
+      cgroup,
+      hierarchies,
     });
     const types = (spec.linux?.namespaces ?? []).map((n) => n.type) as NamespaceType[];
     const plan: ShimPlan = {
@@ -403,7 +417,31 @@ export class ContainerRuntime {
     if (consoleSocket !== undefined)
       plan.consoleSocket = consoleSocketPath(consoleSocket, plan.terminal);
     this.useSeccompCache(plan);
-    return execInContainer(plan, stdio, { detached: options.detached === true });
+    // A spare takes the place of a shim spawned with piped stdio only.
+    const spares =
+      stdio === "pipe" && !options.detached && consoleSocket === undefined
+        ? this.spares
+        : undefined;
+    const spare = spares?.take(id);
+    const exec = execInContainer(
+      plan,
+      stdio,
+      spare ? { spare } : { detached: options.detached === true },
+    );
+    if (spares) {
+      const cgroups: Pick<ShimPlan, "cgroupV1" | "cgroupV2"> = {};
+      if (plan.cgroupV1) cgroups.cgroupV1 = plan.cgroupV1;
+      if (plan.cgroupV2 !== undefined) cgroups.cgroupV2 = plan.cgroupV2;
+      // The next spare is parked once this exec is over, while the container runs.
+      void exec.result
+        .catch(() => undefined)
+        .then(async () => {
+          if ((await this.state(id)).status === "running")
+            spares.park(id, cgroups, cgroup.procsPaths(), hierarchies);
+        })
+        .catch(() => undefined);
+    }
+    return exec;
   }
 
   /** Applies new resource limits to a container's cgroup (CRI UpdateContainerResources). */
@@ -431,7 +469,7 @@ export class ContainerRuntime {
 
   /** Every process in the container's cgroup. */
   async pids(id: string): Promise<number[]> {
-    return (await this.cgroupOf(this.record(id))).pids();
+    return withoutSpares(await (await this.cgroupOf(this.record(id))).pids());
   }
 
   /** Compiled seccomp filters are cached by profile under the root (0700). */

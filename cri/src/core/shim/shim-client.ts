@@ -122,15 +122,48 @@ function run(
     stdio: [...io.slice(0, 3), "pipe", "pipe"],
     detached,
   });
-  const planFd = child.stdio[3] as Writable;
+  return started(child, child.stdio[3] as Writable, plan);
+}
+
+/** Sends `plan` to a spawned shim on `planFd` and follows its status and exit. */
+function started(child: ChildProcess, planFd: Writable, plan: ShimPlan): Running {
   planFd.on("error", () => undefined); // the shim exiting early reports on fd 4
   planFd.end(encodePlan(plan));
   const status = readAll(child.stdio[4] as Readable);
   const exited = new Promise<number | null>((resolvePromise, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolvePromise(child.exitCode);
     child.on("error", (err) => reject(new SystemError("spawn", shimBinary(), err)));
     child.on("exit", (code) => resolvePromise(code));
   });
   return { child, status, exited };
+}
+
+/**
+ * A spare exec shim: `skiff-shim exec --spare`, spawned with piped stdio ahead of an
+ * exec into a container, joins the container's cgroups at once and then waits for the
+ * exec's plan (execInContainer's `spare`). Moving a process into a cgroup v1 hierarchy
+ * can wait for an RCU grace period (about 10 ms here when the node is idle); a spare
+ * pays it before the exec is asked for. It exits, having run nothing, when its plan fd
+ * closes empty (discardSpare, or skiff-cri gone).
+ */
+export function spawnSpareExec(cgroups: Pick<ShimPlan, "cgroupV1" | "cgroupV2">): ChildProcess {
+  const child = spawn(shimBinary(), ["exec", "--spare"], {
+    stdio: ["pipe", "pipe", "pipe", "pipe", "pipe", "pipe"],
+  });
+  child.on("error", () => undefined);
+  for (const fd of [3, 5]) fdOf(child, fd).on("error", () => undefined);
+  fdOf(child, 3).end(encodePlan({ namespaces: [], env: [], cwd: "/", args: [], ...cgroups }));
+  return child;
+}
+
+/** A pipe the child was spawned with beyond its stdio (fd 3 and up). */
+const fdOf = (child: ChildProcess, fd: number): Writable =>
+  (child.stdio as unknown as Writable[])[fd]!;
+
+/** Lets a spare exec shim go without running anything. */
+export function discardSpare(child: ChildProcess): void {
+  fdOf(child, 5).destroy();
+  child.kill("SIGKILL");
 }
 
 /** Creates a container: returns once it is set up and blocked before execve. */
@@ -230,9 +263,12 @@ export async function waitForExit(stateDir: string, timeoutMs = 30_000): Promise
 export function execInContainer(
   plan: ShimPlan,
   stdio: StdioOptions = "pipe",
-  options: { detached?: boolean } = {},
+  options: { detached?: boolean; spare?: ChildProcess } = {},
 ): { child: ChildProcess; result: Promise<ExecResult>; pid: Promise<number> } {
-  const { child, status, exited } = run("exec", plan, stdio, options.detached);
+  const { spare } = options;
+  const { child, status, exited } = spare
+    ? started(spare, fdOf(spare, 5), plan)
+    : run("exec", plan, stdio, options.detached);
   // "pid N" once the process runs its program, then "exit CODE SIGNAL" (or "error ...")
   const pid = new Promise<number>((resolvePromise, reject) => {
     let seen = "";

@@ -31,6 +31,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import type { ContainerRuntime } from "../../core/container/runtime.js";
+import { withoutSpares } from "../../core/container/exec-spares.js";
 import { discoverHierarchies, type Hierarchies } from "../../core/cgroups/hierarchy.js";
 import { cgroupManagerFor } from "../../core/cgroups/manager.js";
 import { validateResources } from "../../core/oci/validate.js";
@@ -411,7 +412,7 @@ export class SandboxService {
       const cgroup = await this.cgroupOf(record.cgroupPath);
       if (!(await cgroup.exists())) return undefined;
       const [stats, pids] = await Promise.all([cgroup.stats(), cgroup.pids()]);
-      return { stats, processCount: pids.length };
+      return { stats, processCount: withoutSpares(pids).length };
     } catch (err) {
       this.log.debug({ pod_sandbox_id: record.id, err }, "pod cgroup not readable");
       return undefined;
