@@ -429,7 +429,7 @@ describe("buildContainerSpec", () => {
     ).toThrow(/must be an absolute path/);
   });
 
-  test("AppArmor on a kernel without it is refused, not run unconfined", () => {
+  test("AppArmor profiles are refused, not run unconfined; Unconfined is fine", () => {
     expect(() =>
       buildContainerSpec(
         input(
@@ -439,6 +439,13 @@ describe("buildContainerSpec", () => {
         ),
       ),
     ).toThrow(/this kernel has no AppArmor/);
+    // with AppArmor in the kernel too: skiff-shim cannot apply a profile, so it refuses
+    expect(() =>
+      buildContainerSpec({
+        ...input(config((c) => (security(c)["apparmor_profile"] = "runtime/default"))),
+        appArmorEnabled: true,
+      }),
+    ).toThrow(/cannot apply AppArmor profiles yet/);
     expect(() =>
       buildContainerSpec(
         input(

@@ -554,9 +554,12 @@ function checkAppArmor(
       : legacy && legacy !== "unconfined"
         ? legacy
         : undefined;
-  if (wanted && !enabled) {
-    throw failedPrecondition(
-      `linux.security_context.apparmor: profile ${wanted} requested but this kernel has no AppArmor; refusing to run the container unconfined`,
-    );
-  }
+  if (wanted === undefined) return;
+  // Fails closed on either kernel: skiff-shim has no code to apply a profile yet, and a
+  // profile asked for must not silently mean none.
+  throw failedPrecondition(
+    enabled
+      ? `linux.security_context.apparmor: profile ${wanted} requested, and Skiff cannot apply AppArmor profiles yet; refusing to run the container unconfined`
+      : `linux.security_context.apparmor: profile ${wanted} requested but this kernel has no AppArmor; refusing to run the container unconfined`,
+  );
 }
