@@ -5,7 +5,7 @@
  * on the same CNI bridge), the two runtimes interleaved with alternating order:
  *   - exec latency: `crictl exec -s <id> true` (ExecSync) and `crictl exec <id> true`
  *     (Exec RPC, SPDY upgrade, streams, status), RUNS runs (default 30), median and p90;
- *     crictl's own start-up is in both, alike
+ *     crictl's own start-up is in both, alike (`crictl version`, also timed, shows it)
  *   - exec stdout: STREAM_MB (default 100) MB out of `head -c` through `crictl exec`,
  *     BULK_RUNS runs (default 3), MB/s of the median
  *   - port-forward: `crictl port-forward <pod> 0:8080` to busybox httpd in the pod;
@@ -239,6 +239,8 @@ async function main(): Promise<void> {
     for (let i = 0; i <= RUNS; i++) {
       for (const t of ordered(i)) {
         for (const [key, args] of [
+          // crictl's own start and one round trip, which every crictl call pays
+          ["crictl version (ms)", ["version"]],
           ["crictl exec -s true (ms)", ["exec", "-s", t.container, "true"]],
           ["crictl exec true (ms)", ["exec", t.container, "true"]],
         ] as const) {
