@@ -10,6 +10,10 @@
  *   skiff-shim unpack   layer tar on stdin (protocol in unpack.c)
  *   skiff-shim port-forward NETNS PORT   connect to 127.0.0.1:PORT inside NETNS and hand
  *                       the socket to skiff-cri (protocol in portforward.c)
+ *   skiff-shim launch   spawned by skiff-cri ahead of need (a fork of skiff-cri blocks
+ *                       its event loop for milliseconds): reads arg, env (none: keep
+ *                       its own), cwd and setsid records from fd 5, then execs that
+ *                       program with its fds 0-4; errors on stderr
  *   skiff-shim --version
  *
  * PLAN FORMAT (fd 3, read to EOF, at most 1 MiB)
@@ -117,7 +121,7 @@ static const struct {
 	[K_CGROUP1] = {"cgroup1", 1}, [K_LOG_PATH] = {"log_path", 1},
 	[K_LOG_MAX_LINE] = {"log_max_line", 1}, [K_OOM_EVENTS] = {"oom_events", 1},
 	[K_CTL_FIFO] = {"ctl_fifo", 1}, [K_SECCOMP_CACHE] = {"seccomp_cache", 1},
-	[K_CONSOLE_SOCKET] = {"console_socket", 1},
+	[K_CONSOLE_SOCKET] = {"console_socket", 1}, [K_SETSID] = {"setsid", 0},
 };
 
 #define PLAN_MAX (1u << 20)
@@ -565,6 +569,30 @@ void report_created(int fd, pid_t pid)
 	close(fd);
 }
 
+static int launch_main(void)
+{
+	report_fd = 2;
+	plan_read(5);
+	char *args[256], *envs[1024];
+	int na = 0, ne = 0;
+	for (int i = 0; i < plan.n; i++) {
+		struct rec *r = &plan.recs[i];
+		if (r->k == K_ARG && na < 255)
+			args[na++] = r->f[0];
+		if (r->k == K_ENV && ne < 1023)
+			envs[ne++] = r->f[0];
+	}
+	args[na] = NULL, envs[ne] = NULL;
+	if (na == 0)
+		die0("launch", "no arg records");
+	if (plan_has(K_SETSID) && setsid() < 0)
+		die("launch", "setsid");
+	if (plan_has(K_CWD) && chdir(plan_str(K_CWD, 0)) < 0)
+		die("launch", "chdir %s", plan_str(K_CWD, 0));
+	execvpe(args[0], args, ne ? envs : environ);
+	die("launch", "exec %s", args[0]);
+}
+
 int main(int argc, char **argv)
 {
 	umask(022);
@@ -574,6 +602,8 @@ int main(int argc, char **argv)
 		puts("skiff-shim 0.2.0");
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "launch") == 0)
+		return launch_main();
 	if (argc > 1 && strcmp(argv[1], "unpack") == 0)
 		return unpack_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "port-forward") == 0)

@@ -23,6 +23,7 @@ import { ContainerStreamBackend } from "../streaming/container-backend.js";
 import { StreamingServer } from "../streaming/server.js";
 import type { Gate } from "../grpc/instrument.js";
 import type { DaemonOptions } from "./options.js";
+import { closeLaunchPool, enableLaunchPool } from "../core/shim/launch.js";
 
 export class Daemon {
   private stopping: Promise<void> | undefined;
@@ -49,6 +50,8 @@ export class Daemon {
         log.info("cgroup2 remounted with favordynmods until skiff-cri stops");
         undo.push(() => void unfavor().catch(() => undefined));
       }
+      enableLaunchPool();
+      undo.push(closeLaunchPool);
       const store = Store.open(join(options.root, "skiff.db"));
       undo.push(() => store.close());
 
@@ -132,6 +135,7 @@ export class Daemon {
           cni.close();
           await streaming.stop();
           runtime.closeSpares();
+          closeLaunchPool();
           await unfavor?.().catch((err: Error) =>
             log.warn({ err: err.message }, "cannot turn cgroup favordynmods back off"),
           );

@@ -6,10 +6,10 @@
  * object `{cniVersion, code, msg, details}` on stdout. Each call has a timeout after
  * which the plugin's process group is SIGKILLed.
  */
-import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { join } from "node:path";
 import { SkiffError } from "../errors.js";
+import { launch } from "../shim/launch.js";
 
 export type CniCommand = "ADD" | "DEL" | "CHECK" | "STATUS" | "VERSION" | "GC";
 
@@ -116,7 +116,7 @@ export async function execPlugin(call: PluginCall, options: ExecOptions): Promis
     spawnError?: Error;
   }>((resolve) => {
     // its own process group, so a timeout kills whatever the plugin started too
-    const child = spawn(binary, [], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const child = launch(binary, [], { env, detached: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -131,18 +131,18 @@ export async function execPlugin(call: PluginCall, options: ExecOptions): Promis
         child.kill("SIGKILL");
       }
     }, options.timeoutMs);
-    child.stdout.on("data", (b: Buffer) => {
+    child.stdout!.on("data", (b: Buffer) => {
       if (outBytes < maxOutput) out.push(b);
       outBytes += b.length;
     });
-    child.stderr.on("data", (b: Buffer) => {
+    child.stderr!.on("data", (b: Buffer) => {
       if (errBytes < 65536) err.push(b);
       errBytes += b.length;
     });
     child.on("error", (e) => {
       spawnError = e;
     });
-    child.stdin.on("error", () => undefined);
+    child.stdin!.on("error", () => undefined);
     child.on("close", (code, sig) => {
       clearTimeout(timer);
       resolve({
@@ -154,7 +154,7 @@ export async function execPlugin(call: PluginCall, options: ExecOptions): Promis
         ...(spawnError ? { spawnError } : {}),
       });
     });
-    child.stdin.end(JSON.stringify(call.stdin));
+    child.stdin!.end(JSON.stringify(call.stdin));
   });
 
   if (spawnError !== undefined && exitCode === null) {

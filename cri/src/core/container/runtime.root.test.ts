@@ -234,7 +234,7 @@ describe("ContainerRuntime", () => {
       spec(limited, ["sleep", "1000"], (s) => (s.linux!.resources = { pids: { limit: 20 } })),
     );
     await spared.start(limited);
-    expect((await exec(limited, "true")).exitCode).toBe(0);
+    expect((await exec(limited, "sleep 0.2")).exitCode).toBe(0);
     await sleep(300);
     expect(procs(limited)).toEqual([l.pid]);
     await spared.delete(limited, { force: true });

@@ -432,10 +432,12 @@ export class ContainerRuntime {
       const cgroups: Pick<ShimPlan, "cgroupV1" | "cgroupV2"> = {};
       if (plan.cgroupV1) cgroups.cgroupV1 = plan.cgroupV1;
       if (plan.cgroupV2 !== undefined) cgroups.cgroupV2 = plan.cgroupV2;
-      // The next spare is parked once this exec is over, while the container runs.
+      // The next spare is parked once this exec is over and its answer has gone out
+      // (a spawn blocks the event loop for milliseconds), while the container runs.
       void exec.result
         .catch(() => undefined)
         .then(async () => {
+          await new Promise((r) => setTimeout(r, 30));
           if ((await this.state(id)).status === "running")
             spares.park(id, cgroups, cgroup.procsPaths(), hierarchies);
         })

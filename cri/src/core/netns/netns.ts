@@ -19,14 +19,11 @@
  * mounts; a process that unshares its mount namespace while a pod exists would keep that
  * pod's namespace alive until it exits.
  */
-import { execFile } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { SkiffError, SystemError, errnoCode, invalidArgument } from "../errors.js";
 import { makeDirs } from "../host/make-dirs.js";
-
-const run = promisify(execFile);
+import { launchFile } from "../shim/launch.js";
 
 export interface NetnsOptions {
   /** Directory holding the namespace files, e.g. /run/skiff/netns. */
@@ -76,9 +73,8 @@ export class NetnsManager {
       throw new SystemError("create network namespace file", path, err);
     }
     try {
-      await run("unshare", [`--net=${path}`, "ip", "link", "set", "lo", "up"], {
-        timeout: this.timeoutMs,
-        killSignal: "SIGKILL",
+      await launchFile("unshare", [`--net=${path}`, "ip", "link", "set", "lo", "up"], {
+        timeoutMs: this.timeoutMs,
       });
     } catch (err) {
       await this.remove(name).catch(() => undefined);
@@ -92,7 +88,7 @@ export class NetnsManager {
     const path = this.pathOf(name);
     for (let i = 0; i < 8 && isMountPoint(path); i++) {
       try {
-        await run("umount", [path], { timeout: this.timeoutMs, killSignal: "SIGKILL" });
+        await launchFile("umount", [path], { timeoutMs: this.timeoutMs });
       } catch (err) {
         if (isMountPoint(path)) {
           throw new SystemError("unmount network namespace", path, commandFailure(err));

@@ -3,13 +3,10 @@
  * directory. Node has no mount(2): util-linux's mount and umount do it, one short
  * process each. Unmount is idempotent and lazy-free: it retries while the mount is busy.
  */
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { promisify } from "node:util";
 import { SystemError } from "../errors.js";
 import type { Mount } from "../snapshots/snapshotter.js";
-
-const run = promisify(execFile);
+import { launchFile } from "../shim/launch.js";
 
 export async function mountAll(mounts: readonly Mount[], target: string): Promise<void> {
   for (const m of mounts) {
@@ -23,7 +20,7 @@ export async function mountAll(mounts: readonly Mount[], target: string): Promis
     ];
     if (m.type === "bind") args.splice(0, 2);
     try {
-      await run("mount", args);
+      await launchFile("mount", args);
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr?.trim();
       throw new SystemError("mount rootfs", target, new Error(stderr || (err as Error).message));
@@ -41,7 +38,7 @@ export async function isMountPoint(path: string): Promise<boolean> {
 export async function unmountAll(target: string): Promise<void> {
   for (let i = 0; i < 20 && (await isMountPoint(target)); i++) {
     try {
-      await run("umount", [target]);
+      await launchFile("umount", [target]);
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr ?? "";
       if (/not mounted|no mount point/i.test(stderr)) return;

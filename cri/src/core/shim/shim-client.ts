@@ -12,14 +12,16 @@
  * SkiffError when the shim refused the plan without a system error.
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { constants, existsSync, openSync, closeSync, writeSync, watch } from "node:fs";
+import { constants, openSync, closeSync, writeSync, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 
-import { SkiffError, SystemError, failedPrecondition, type ErrorKind } from "../errors.js";
+import { SkiffError, SystemError, type ErrorKind } from "../errors.js";
 import { encodePlan, type ShimPlan } from "./plan.js";
+import { launch, shimBinary } from "./launch.js";
+
+export { shimBinary };
 
 export interface CreateResult {
   pid: number;
@@ -48,22 +50,6 @@ export const statePaths = (stateDir: string) => ({
   attach: join(stateDir, "attach"),
   exit: join(stateDir, "exit"),
 });
-
-let cachedBinary: string | undefined;
-
-/** $SKIFF_SHIM, else cri/native/build/skiff-shim found above this module. */
-export function shimBinary(): string {
-  const fromEnv = process.env["SKIFF_SHIM"];
-  if (fromEnv) return fromEnv;
-  if (cachedBinary) return cachedBinary;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, "cri", "native", "build", "skiff-shim");
-    if (existsSync(candidate)) return (cachedBinary = candidate);
-    dir = resolve(dir, "..");
-  }
-  throw failedPrecondition("skiff-shim binary not found (build cri/native or set SKIFF_SHIM)");
-}
 
 /**
  * The kind of a failure of the process's own program or working directory (stages
@@ -117,11 +103,11 @@ function run(
   stdio: StdioOptions,
   detached = false,
 ): Running {
-  const io = Array.isArray(stdio) ? stdio : [stdio, stdio, stdio];
-  const child = spawn(shimBinary(), [mode], {
-    stdio: [...io.slice(0, 3), "pipe", "pipe"],
-    detached,
-  });
+  const io = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
+  const launchable = (s: unknown): s is "pipe" | "ignore" => s === "pipe" || s === "ignore";
+  const child = io.every(launchable)
+    ? launch(shimBinary(), [mode], { stdio: [...io, "pipe", "pipe"], detached })
+    : spawn(shimBinary(), [mode], { stdio: [...io, "pipe", "pipe"], detached });
   return started(child, child.stdio[3] as Writable, plan);
 }
 

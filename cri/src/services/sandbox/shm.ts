@@ -5,23 +5,21 @@
  * idempotent (nothing mounted is fine) and lazy (MNT_DETACH) so a container still
  * holding it cannot block the pod's removal.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { promisify } from "node:util";
 import { SystemError } from "../../core/errors.js";
 import { mountPoints } from "../../core/netns/netns.js";
+import { launchFile } from "../../core/shim/launch.js";
 
-const run = promisify(execFile);
 export const shmSizeBytes = 64 * 1024 * 1024;
 
 export async function mountShm(path: string): Promise<void> {
   mkdirSync(path, { recursive: true, mode: 0o755 });
   if (mountPoints().has(path)) return;
   try {
-    await run(
+    await launchFile(
       "mount",
       ["-t", "tmpfs", "-o", `nosuid,nodev,noexec,mode=1777,size=${shmSizeBytes}`, "shm", path],
-      { timeout: 10_000, killSignal: "SIGKILL" },
+      { timeoutMs: 10_000 },
     );
   } catch (err) {
     throw new SystemError("mount pod /dev/shm", path, failure(err));
@@ -31,7 +29,7 @@ export async function mountShm(path: string): Promise<void> {
 export async function unmountShm(path: string): Promise<void> {
   for (let i = 0; i < 8 && mountPoints().has(path); i++) {
     try {
-      await run("umount", ["-l", path], { timeout: 10_000, killSignal: "SIGKILL" });
+      await launchFile("umount", ["-l", path], { timeoutMs: 10_000 });
     } catch (err) {
       if (mountPoints().has(path))
         throw new SystemError("unmount pod /dev/shm", path, failure(err));
