@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { ContainerRuntime } from "../../cri/src/core/container/runtime.js";
 import { defaultSpec } from "../../cri/src/core/oci/defaults.js";
 import { bin } from "../harness/skiff-cri.js";
+import { removeSkiffCgroups } from "../harness/cgroups.js";
 
 const runs = Number(process.env["RUNS"] ?? 30);
 const work = mkdtempSync(join(tmpdir(), "skiff-bench-runtime-"));
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   } finally {
     for (const id of ids) await runtime.delete(id, { force: true }).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
+    removeSkiffCgroups(); // the default cgroup parent of specs without cgroupsPath
   }
 }
 
