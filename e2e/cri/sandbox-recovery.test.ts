@@ -46,6 +46,15 @@ const nextUid = () => `r${tag}-${++uid}`;
 
 const infraPid = (id: string): number =>
   Number(readFileSync(join(dirs.state, "infra", id, "pid"), "utf8").trim());
+/** The infra process's pid; none when the crash came before its create wrote one
+ * (at sandbox:after-cni the infra is made while CNI runs). */
+const infraPids = (id: string): number[] => {
+  try {
+    return [infraPid(id)];
+  } catch {
+    return [];
+  }
+};
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
 
 async function restart(env: Record<string, string> = {}): Promise<RunningDaemon> {
@@ -97,7 +106,7 @@ describe("a crash in RunPodSandbox", () => {
     await crashing.exited;
     expect(crashing.process.signalCode).toBe("SIGKILL");
     const infraBefore = leftovers(dirs, net).infra;
-    const pids = infraBefore.map(infraPid);
+    const pids = infraBefore.flatMap(infraPids);
 
     const d = await restart();
     expect(await listPods(d)).toEqual([]);
