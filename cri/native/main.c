@@ -87,6 +87,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -380,17 +382,40 @@ void place_cgroups(pid_t pid, bool v2_placed)
 	}
 }
 
+/* An exec's pty comes from the container's own devpts, as runc's does, so the process
+ * finds its terminal under its /dev/pts: its ptmx is opened through /proc/PID/root,
+ * resolved inside that root, and used only if it is a devpts node. Otherwise (create,
+ * or no devpts there) the host's. */
+static int container_ptmx(void)
+{
+	const char *mnt = ns_join_path(CLONE_NEWNS);
+	const char *ns = mnt ? strstr(mnt, "/ns/") : NULL;
+	if (!ns)
+		return -1;
+	char root[PATH_MAX];
+	snprintf(root, sizeof root, "%.*s/root", (int)(ns - mnt), mnt);
+	int r = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int m = r < 0 ? -1 : syscall(SYS_openat2, r, "dev/pts/ptmx", &how, sizeof how);
+	struct statfs fs;
+	if (m >= 0 && (fstatfs(m, &fs) < 0 || fs.f_type != DEVPTS_SUPER_MAGIC))
+		close(m), m = -1;
+	if (r >= 0)
+		close(r);
+	return m;
+}
+
 int open_pty(int *slave)
 {
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+	int m = container_ptmx();
+	if (m < 0)
+		m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || unlockpt(m) < 0)
 		die("tty", "open /dev/ptmx");
-	char name[64];
-	if (ptsname_r(m, name, sizeof name) != 0)
-		die("tty", "ptsname");
-	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	*slave = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (*slave < 0)
-		die("tty", "open %s", name);
+		die("tty", "open the pty's other end");
 	const char *cs = plan_str(K_CONSOLE_SOCKET, 0);
 	if (!cs)
 		return m;

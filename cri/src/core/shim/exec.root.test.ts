@@ -119,15 +119,28 @@ describe("exec", () => {
     });
   });
 
-  test("with a terminal, the shim relays a pty", async () => {
+  test("with a terminal, the shim relays a pty from the container's own /dev/pts", async () => {
     const c = await running();
     const r = await exec(
-      execPlan(c.pid, ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo is-a-tty"], c.plan, {
-        terminal: true,
-      }),
+      execPlan(
+        c.pid,
+        [
+          "sh",
+          "-c",
+          "[ -t 0 ] && [ -t 1 ] && echo is-a-tty; ls /dev/pts; [ /proc/self/fd/0 -ef /dev/pts/0 ] && echo pts-0",
+        ],
+        c.plan,
+        { terminal: true },
+      ),
     );
     expect(r.exitCode).toBe(0);
-    expect(r.out).toMatch(/is-a-tty\r?\n/);
+    // the pty is the container devpts' first, so its name resolves inside
+    expect(r.out.replace(/\r/g, "").split(/\s+/).filter(Boolean)).toEqual([
+      "is-a-tty",
+      "0",
+      "ptmx",
+      "pts-0",
+    ]);
   });
 
   test("the runtime binary cannot be overwritten through /proc/<pid>/exe (CVE-2019-5736)", async () => {
