@@ -14,6 +14,7 @@
  *                       its event loop for milliseconds): reads arg, env (none: keep
  *                       its own), cwd and setsid records from fd 5, then execs that
  *                       program with its fds 0-4; errors on stderr
+ *   skiff-shim netns FILE   a new network namespace bind-mounted on FILE, loopback up
  *   skiff-shim --version
  *
  * PLAN FORMAT (fd 3, read to EOF, at most 1 MiB)
@@ -89,6 +90,8 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <net/if.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -594,6 +597,25 @@ void report_created(int fd, pid_t pid)
 	close(fd);
 }
 
+/* skiff-shim netns FILE: a new network namespace, bind-mounted on FILE (an empty file
+ * that exists), with its loopback up; what `unshare --net=FILE ip link set lo up` does,
+ * in one short process instead of two. */
+static int netns_main(int argc, char **argv)
+{
+	report_fd = 2;
+	if (argc != 2)
+		die0("netns", "usage: skiff-shim netns FILE");
+	if (unshare(CLONE_NEWNET) < 0)
+		die("netns", "unshare");
+	if (mount("/proc/self/ns/net", argv[1], NULL, MS_BIND, NULL) < 0)
+		die("netns", "bind-mount on %s", argv[1]);
+	struct ifreq lo = {.ifr_name = "lo", .ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCSIFFLAGS, &lo) < 0)
+		die("netns", "set lo up");
+	return 0;
+}
+
 static int launch_main(void)
 {
 	report_fd = 2;
@@ -629,6 +651,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "launch") == 0)
 		return launch_main();
+	if (argc > 1 && strcmp(argv[1], "netns") == 0)
+		return netns_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "unpack") == 0)
 		return unpack_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "port-forward") == 0)
@@ -639,6 +663,6 @@ int main(int argc, char **argv)
 		reexec_sealed(argv, false);
 		exec_main(argc > 2 && strcmp(argv[2], "--spare") == 0);
 	}
-	fprintf(stderr, "usage: skiff-shim create|exec|unpack|port-forward|--version\n");
+	fprintf(stderr, "usage: skiff-shim create|exec|launch|netns|unpack|port-forward|--version\n");
 	return 2;
 }

@@ -3,10 +3,11 @@
  * namespace (an nsfs file), the way `ip netns add` keeps one alive with no process in it.
  * CNI plugins and skiff-shim join it by path.
  *
- * Node.js cannot call unshare(2), setns(2) or mount(2), so the kernel work is done by
- * util-linux in one short-lived process: `unshare --net=<file> ip link set lo up` creates
- * the namespace, bind-mounts it onto the (pre-created, empty) file, and brings loopback
- * up inside it before exiting. Removal is `umount <file>` (repeated while the path is
+ * Node.js cannot call unshare(2), setns(2) or mount(2), so the kernel work is done in one
+ * short-lived process: `skiff-shim netns <file>` creates the namespace, bind-mounts it
+ * onto the (pre-created, empty) file, and brings loopback up inside it before exiting
+ * (as `unshare --net=<file> ip link set lo up` would, in two programs). Removal is
+ * `umount <file>` (repeated while the path is
  * still a mount point) then unlink; a namespace whose last reference goes away is freed by
  * the kernel with everything in it (veths included).
  *
@@ -23,12 +24,12 @@ import { closeSync, openSync, readdirSync, readFileSync, unlinkSync } from "node
 import { join } from "node:path";
 import { SkiffError, SystemError, errnoCode, invalidArgument } from "../errors.js";
 import { makeDirs } from "../host/make-dirs.js";
-import { launchFile } from "../shim/launch.js";
+import { launchFile, shimBinary } from "../shim/launch.js";
 
 export interface NetnsOptions {
   /** Directory holding the namespace files, e.g. /run/skiff/netns. */
   dir: string;
-  /** Timeout of each helper command (unshare, umount), in ms. */
+  /** Timeout of each helper command (skiff-shim netns, umount), in ms. */
   timeoutMs?: number;
 }
 
@@ -73,7 +74,7 @@ export class NetnsManager {
       throw new SystemError("create network namespace file", path, err);
     }
     try {
-      await launchFile("unshare", [`--net=${path}`, "ip", "link", "set", "lo", "up"], {
+      await launchFile(shimBinary(), ["netns", path], {
         timeoutMs: this.timeoutMs,
       });
     } catch (err) {

@@ -233,6 +233,7 @@ export class SandboxService {
     undo.push("delete the store row", () => this.rows.delete(id));
     crashPoint("sandbox:after-reserve");
     let shmMounted: Promise<void> | undefined;
+    let netnsMade: Promise<string> | undefined;
     let networkUp: Promise<void> | undefined;
     try {
       const dir = this.podDir(id);
@@ -242,12 +243,18 @@ export class SandboxService {
       writeFileSync(join(dir, "resolv.conf"), plan.dns ?? this.nodeResolvConf(), { mode: 0o644 });
       writeFileSync(join(dir, "hosts"), hostsFile(record.hostname, []), { mode: 0o644 });
 
-      // /dev/shm is mounted (by a `mount` process) while the cgroup and netns are made
+      // /dev/shm is mounted and the netns made (each by a process of its own) while the
+      // cgroup is made
       if (!plan.namespaces.hostIpc) {
         const shm = record.shmPath;
         shmMounted = mountShm(shm);
         shmMounted.catch(() => undefined); // awaited below, or before the rollback
         undo.push("unmount /dev/shm", () => unmountShm(shm));
+      }
+      if (!plan.namespaces.hostNetwork) {
+        netnsMade = this.o.netns.create(id);
+        netnsMade.catch(() => undefined); // awaited below, or before the rollback
+        undo.push("remove the netns", () => this.o.netns.remove(id));
       }
 
       const cgroup = await this.cgroupOf(record.cgroupPath);
@@ -259,9 +266,8 @@ export class SandboxService {
       await cgroup.create(plan.resources);
 
       const pod = podIdentity(record);
-      if (!plan.namespaces.hostNetwork) {
-        undo.push("remove the netns", () => this.o.netns.remove(id));
-        record.netnsPath = await this.o.netns.create(id);
+      if (netnsMade) {
+        record.netnsPath = await netnsMade;
         this.rows.update(record);
         crashPoint("sandbox:after-netns");
 
@@ -330,8 +336,8 @@ export class SandboxService {
     } catch (err) {
       log.warn({ err: (err as Error).message }, "RunPodSandbox failed; rolling back");
       this.infraPids.delete(id);
-      // no undo while a step may still run: the mount, CNI ADD, the infra's create
-      await Promise.allSettled([shmMounted, networkUp]);
+      // no undo while a step may still run: the mount, the netns, CNI ADD, the infra's create
+      await Promise.allSettled([shmMounted, netnsMade, networkUp]);
       await undo.run();
       throw err;
     }
