@@ -15,6 +15,7 @@
  *                       its own), cwd and setsid records from fd 5, then execs that
  *                       program with its fds 0-4; errors on stderr
  *   skiff-shim netns FILE   a new network namespace bind-mounted on FILE, loopback up
+ *   skiff-shim mount FSTYPE SOURCE TARGET FLAGS DATA   one mount(2) on the host
  *   skiff-shim --version
  *
  * PLAN FORMAT (fd 3, read to EOF, at most 1 MiB)
@@ -616,6 +617,23 @@ static int netns_main(int argc, char **argv)
 	return 0;
 }
 
+/* skiff-shim mount FSTYPE SOURCE TARGET FLAGS DATA: one mount(2) on the host, its flags
+ * (decimal MS_*) and data worked out in TS; a read-only bind is remounted read-only,
+ * as a bind ignores MS_RDONLY. */
+static int mount_main(int argc, char **argv)
+{
+	report_fd = 2;
+	if (argc != 6)
+		die0("mount", "usage: skiff-shim mount FSTYPE SOURCE TARGET FLAGS DATA");
+	unsigned long flags = strtoul(argv[4], NULL, 10), keep = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (mount(argv[2], argv[3], argv[1], flags, argv[5]) < 0)
+		die("mount", "%s on %s", argv[2], argv[3]);
+	if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
+	    mount(NULL, argv[3], NULL, MS_BIND | MS_REMOUNT | (flags & keep), NULL) < 0)
+		die("mount", "remount %s read-only", argv[3]);
+	return 0;
+}
+
 static int launch_main(void)
 {
 	report_fd = 2;
@@ -653,6 +671,8 @@ int main(int argc, char **argv)
 		return launch_main();
 	if (argc > 1 && strcmp(argv[1], "netns") == 0)
 		return netns_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "mount") == 0)
+		return mount_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "unpack") == 0)
 		return unpack_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "port-forward") == 0)
@@ -663,6 +683,6 @@ int main(int argc, char **argv)
 		reexec_sealed(argv, false);
 		exec_main(argc > 2 && strcmp(argv[2], "--spare") == 0);
 	}
-	fprintf(stderr, "usage: skiff-shim create|exec|launch|netns|unpack|port-forward|--version\n");
+	fprintf(stderr, "usage: skiff-shim create|exec|launch|netns|mount|unpack|port-forward|--version\n");
 	return 2;
 }

@@ -1,31 +1,47 @@
 /**
  * Mounting a snapshot's mount descriptions (core/snapshots) at a container's rootfs
- * directory. Node has no mount(2): util-linux's mount and umount do it, one short
- * process each. Unmount is idempotent and lazy-free: it retries while the mount is busy.
+ * directory. Node has no mount(2): `skiff-shim mount` and util-linux's umount do it, one
+ * short process each. Unmount is idempotent and lazy-free: it retries while the mount is busy.
  */
 import { readFile } from "node:fs/promises";
 import { SystemError } from "../errors.js";
 import type { Mount } from "../snapshots/snapshotter.js";
-import { launchFile } from "../shim/launch.js";
+import { launchFile, shimBinary } from "../shim/launch.js";
+import { MS } from "../shim/plan.js";
+import { mountToShim } from "../container/plan-from-spec.js";
 
 export async function mountAll(mounts: readonly Mount[], target: string): Promise<void> {
   for (const m of mounts) {
-    const args = [
-      "-t",
-      m.type === "bind" ? "none" : m.type,
-      "-o",
-      m.options.join(","),
-      m.source,
-      target,
-    ];
-    if (m.type === "bind") args.splice(0, 2);
     try {
-      await launchFile("mount", args);
+      await mountOne(m.type, m.source, target, m.options);
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr?.trim();
       throw new SystemError("mount rootfs", target, new Error(stderr || (err as Error).message));
     }
   }
+}
+
+/**
+ * One mount(2) on the host by `skiff-shim mount`, the options turned into flags and data
+ * as for a container's mounts. Rejects as launchFile does (the shim's error on stderr).
+ */
+export async function mountOne(
+  type: string,
+  source: string,
+  target: string,
+  options: readonly string[],
+  timeoutMs?: number,
+): Promise<void> {
+  const { flags, data } = mountToShim(
+    { destination: target, type, source, options: [...options] },
+    "mount",
+  );
+  const fsType = flags & MS.BIND ? "none" : type;
+  await launchFile(
+    shimBinary(),
+    ["mount", fsType, source, target, String(flags), data],
+    timeoutMs === undefined ? {} : { timeoutMs },
+  );
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 /**
  * A pod's /dev/shm: one tmpfs (64 MiB, mode 1777, nosuid/nodev/noexec) mounted on
- * `<sandbox dir>/shm` with mount(8), which the pod's containers bind-mount. Node cannot
+ * `<sandbox dir>/shm` by `skiff-shim mount`, which the pod's containers bind-mount. Node cannot
  * call mount(2), so both directions are short-lived helper processes. unmount is
  * idempotent (nothing mounted is fine) and lazy (MNT_DETACH) so a container still
  * holding it cannot block the pod's removal.
@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { SystemError } from "../../core/errors.js";
 import { mountPoints } from "../../core/netns/netns.js";
 import { launchFile } from "../../core/shim/launch.js";
+import { mountOne } from "../../core/rootfs/mount.js";
 
 export const shmSizeBytes = 64 * 1024 * 1024;
 
@@ -16,11 +17,8 @@ export async function mountShm(path: string): Promise<void> {
   mkdirSync(path, { recursive: true, mode: 0o755 });
   if (mountPoints().has(path)) return;
   try {
-    await launchFile(
-      "mount",
-      ["-t", "tmpfs", "-o", `nosuid,nodev,noexec,mode=1777,size=${shmSizeBytes}`, "shm", path],
-      { timeoutMs: 10_000 },
-    );
+    const options = ["nosuid", "nodev", "noexec", "mode=1777", `size=${shmSizeBytes}`];
+    await mountOne("tmpfs", "shm", path, options, 10_000);
   } catch (err) {
     throw new SystemError("mount pod /dev/shm", path, failure(err));
   }
