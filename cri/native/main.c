@@ -642,9 +642,11 @@ static int launch_main(void)
 	int na = 0, ne = 0;
 	for (int i = 0; i < plan.n; i++) {
 		struct rec *r = &plan.recs[i];
-		if (r->k == K_ARG && na < 255)
+		if ((r->k == K_ARG && na == 255) || (r->k == K_ENV && ne == 1023))
+			die0("launch", "more than 255 args or 1023 env records");
+		if (r->k == K_ARG)
 			args[na++] = r->f[0];
-		if (r->k == K_ENV && ne < 1023)
+		if (r->k == K_ENV)
 			envs[ne++] = r->f[0];
 	}
 	args[na] = NULL, envs[ne] = NULL;
