@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { get } from "node:http";
 import { mkdirSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { rpc } from "../../cri/src/cli/client.js";
 import { startRegistry, type TestRegistry } from "../harness/registry.js";
 import { buildImage, buildLayer, busyboxImage, pushImage } from "../harness/images.js";
@@ -191,19 +192,22 @@ describe("CRI containers", () => {
       descriptors: { name: string; label_keys: string[] }[];
     }>("ListMetricDescriptors", {});
     const keys = new Map(descriptors.map((d) => [d.name, d.label_keys.length]));
-    const { pod_metrics } = await runtime<{
-      pod_metrics: {
-        pod_sandbox_id: string;
-        container_metrics: {
-          container_id: string;
-          metrics: { name: string; label_values: string[]; value: { value: string } }[];
-        }[];
-      }[];
-    }>("ListPodSandboxMetrics", {});
-    const mine = pod_metrics
-      .find((p) => p.pod_sandbox_id === podId)
-      ?.container_metrics.find((c) => c.container_id === id)?.metrics;
+    type Metric = { name: string; label_values: string[]; value: { value: string } };
+    let mine: Metric[] | undefined;
     const value = (name: string) => Number(mine?.find((m) => m.name === name)?.value?.value);
+    // until sh has started both sleeps: StartContainer returns once sh runs, not its children
+    for (let i = 0; i < 50 && (i === 0 || value("container_processes") < 3); i++) {
+      if (i > 0) await sleep(100);
+      const { pod_metrics } = await runtime<{
+        pod_metrics: {
+          pod_sandbox_id: string;
+          container_metrics: { container_id: string; metrics: Metric[] }[];
+        }[];
+      }>("ListPodSandboxMetrics", {});
+      mine = pod_metrics
+        .find((p) => p.pod_sandbox_id === podId)
+        ?.container_metrics.find((c) => c.container_id === id)?.metrics;
+    }
     expect(value("container_processes")).toBe(3);
     expect(value("container_memory_usage_bytes")).toBeGreaterThan(0);
     expect(value("container_start_time_seconds")).toBeGreaterThan(Date.now() / 1000 - 600);
