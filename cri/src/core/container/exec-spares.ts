@@ -86,7 +86,7 @@ export class ExecSpares {
  * Whether pids.max limits the cgroup (its own or an ancestor's): a spare would take one
  * of the container's pids.
  */
-export function pidsLimited(procsPaths: string[], hierarchies: Hierarchies): boolean {
+function pidsLimited(procsPaths: string[], hierarchies: Hierarchies): boolean {
   const pids = hierarchies.controllers.get("pids");
   const root = pids?.version === 1 ? pids.mountpoint : hierarchies.unified?.mountpoint;
   if (!pids || !root) return false;

@@ -7,9 +7,9 @@
  * short-lived process: `skiff-shim netns <file>` creates the namespace, bind-mounts it
  * onto the (pre-created, empty) file, and brings loopback up inside it before exiting
  * (as `unshare --net=<file> ip link set lo up` would, in two programs). Removal is
- * `umount <file>` (repeated while the path is
- * still a mount point) then unlink; a namespace whose last reference goes away is freed by
- * the kernel with everything in it (veths included).
+ * `umount <file>` (repeated while the path is still a mount point) then unlink; a
+ * namespace whose last reference goes away is freed by the kernel with everything in it
+ * (veths included).
  *
  * Invariants: names are single path components of [A-Za-z0-9_.-]; a file in the directory
  * that is not a mount point is debris of a crash between create-file and mount, and

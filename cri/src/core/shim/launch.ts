@@ -2,39 +2,48 @@
  * Starting programs without forking skiff-cri on the request path. Node's spawn forks
  * the whole daemon and waits for the child's execve, which blocks the event loop for
  * milliseconds (measured here: 6 ms for a bare Node, 12 ms at 130 MiB RSS), and a pod
- * start runs several programs (mount, unshare, CNI plugins, skiff-shim). With the pool
- * enabled (skiff-cri does), a few `skiff-shim launch` processes are spawned ahead, while
- * the daemon is idle; `launch` hands one the program to exec on its fd 5, and its pid,
- * exit and stdio pipes are the program's. An empty pool, or stdio the pool does not
- * give, falls back to a plain spawn.
+ * start runs several programs (skiff-shim's netns, mount and create, CNI plugins). With
+ * the pool enabled (skiff-cri does), a few `skiff-shim launch` processes are spawned
+ * ahead, while the daemon is idle; `launch` hands one the program to exec on its fd 5,
+ * and its pid, exit and stdio pipes are the program's. An empty pool falls back to a
+ * plain spawn.
  *
- * Every launched process has pipes as fds 0-4 (4 and 5 are for skiff-shim's plan and
+ * Every launched process has pipes as fds 0-4 (3 and 4 carry skiff-shim's plan and
  * status); a caller that does not use one says "ignore" and it is drained or closed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import type { Readable, Writable } from "node:stream";
-
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 import { SkiffError, failedPrecondition } from "../errors.js";
 
-let cachedBinary: string | undefined;
+const foundBinaries = new Map<string, string>();
 
-/** $SKIFF_SHIM, else cri/native/build/skiff-shim found above this module. */
-export function shimBinary(): string {
-  const fromEnv = process.env["SKIFF_SHIM"];
+/**
+ * A program of cri/native: $`envVar`, else cri/native/build/`name` found above this
+ * module (cached).
+ */
+export function nativeBinary(name: string, envVar: string): string {
+  const fromEnv = process.env[envVar];
   if (fromEnv) return fromEnv;
-  if (cachedBinary) return cachedBinary;
+  const known = foundBinaries.get(name);
+  if (known) return known;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, "cri", "native", "build", "skiff-shim");
-    if (existsSync(candidate)) return (cachedBinary = candidate);
+    const candidate = join(dir, "cri", "native", "build", name);
+    if (existsSync(candidate)) {
+      foundBinaries.set(name, candidate);
+      return candidate;
+    }
     dir = resolve(dir, "..");
   }
-  throw failedPrecondition("skiff-shim binary not found (build cri/native or set SKIFF_SHIM)");
+  throw failedPrecondition(`${name} binary not found (build cri/native or set ${envVar})`);
 }
+
+/** $SKIFF_SHIM, else cri/native/build/skiff-shim. */
+export const shimBinary = (): string => nativeBinary("skiff-shim", "SKIFF_SHIM");
 
 export type LaunchStdio = "pipe" | "ignore";
 

@@ -11,27 +11,14 @@
  * the shim applies the pod's sysctls and hostname while setting it up.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { SystemError, failedPrecondition } from "../../core/errors.js";
+import { join } from "node:path";
+import { SystemError } from "../../core/errors.js";
 import { ociVersion, type LinuxNamespace, type Spec } from "../../core/oci/spec.js";
+import { nativeBinary } from "../../core/shim/launch.js";
 import type { PodNamespaces } from "./sandbox-config.js";
 
-let cachedBinary: string | undefined;
-
-/** $SKIFF_INFRA, else cri/native/build/skiff-infra found above this module. */
-export function infraBinary(): string {
-  const fromEnv = process.env["SKIFF_INFRA"];
-  if (fromEnv) return fromEnv;
-  if (cachedBinary) return cachedBinary;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, "cri", "native", "build", "skiff-infra");
-    if (existsSync(candidate)) return (cachedBinary = candidate);
-    dir = resolve(dir, "..");
-  }
-  throw failedPrecondition("skiff-infra binary not found (build cri/native or set SKIFF_INFRA)");
-}
+/** $SKIFF_INFRA, else cri/native/build/skiff-infra. */
+export const infraBinary = (): string => nativeBinary("skiff-infra", "SKIFF_INFRA");
 
 /**
  * Makes (or refreshes, when the binary changed) `<dir>/rootfs` with /skiff-infra and an

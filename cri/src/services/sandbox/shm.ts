@@ -1,7 +1,7 @@
 /**
  * A pod's /dev/shm: one tmpfs (64 MiB, mode 1777, nosuid/nodev/noexec) mounted on
- * `<sandbox dir>/shm` by `skiff-shim mount`, which the pod's containers bind-mount. Node cannot
- * call mount(2), so both directions are short-lived helper processes. unmount is
+ * `<sandbox dir>/shm` by `skiff-shim mount`, which the pod's containers bind-mount. Node
+ * cannot call mount(2), so both directions are short-lived helper processes. unmount is
  * idempotent (nothing mounted is fine) and lazy (MNT_DETACH) so a container still
  * holding it cannot block the pod's removal.
  */
