@@ -1,4 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,6 +92,24 @@ describe("OverlaySnapshotter mounts and recovery", () => {
       const again = await OverlaySnapshotter.open(root, store);
       expect(snapshotDirs(again)).toEqual(["1"]);
       expect((await again.stat("kept")).kind).toBe("active");
+    } finally {
+      store.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test("the snapshots directory is a top of hierarchies on ext4 (chattr +T), so layers spread over block groups", async () => {
+    const root = mkdtempSync(join(tmpdir(), "skiff-snap-"));
+    const store = Store.open(join(root, "meta.db"));
+    try {
+      const s = await OverlaySnapshotter.open(root, store);
+      const fsType = spawnSync("stat", ["-f", "-c", "%T", root], { encoding: "utf8" }).stdout;
+      const attrs = spawnSync("lsattr", ["-d", s.dir], { encoding: "utf8" });
+      if (fsType.trim() === "ext2/ext3") {
+        expect(attrs.stdout.split(" ")[0]).toContain("T");
+      } else {
+        expect(await s.prepare("works")).toHaveLength(1); // no flag there; open still succeeds
+      }
     } finally {
       store.close();
       rmSync(root, { recursive: true, force: true });

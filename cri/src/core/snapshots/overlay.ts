@@ -14,10 +14,12 @@
  * leaves at most directories without rows, which open() removes. Committed snapshots
  * are never written again; their usage is measured once, at commit.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import {
   SkiffError,
   SystemError,
@@ -53,6 +55,24 @@ interface SnapshotRow {
   inodes: number;
 }
 
+/**
+ * Marks `dir` a top of directory hierarchies (chattr +T): ext4 then places each snapshot's
+ * directory, and so the files a layer unpacks, in a block group of its own choosing
+ * instead of the one of `dir`. Without it every layer lands in one group, where, on an
+ * ext4 without a journal, each new inode is checked against every inode deleted there
+ * in the last minute (an image removed, then one pulled: unpack time measured 0.77-1.12
+ * s → 0.42-0.52 s for 3,000 files). Best effort: other filesystems have no such flag.
+ */
+const execFileAsync = promisify(execFile);
+
+async function spreadSubdirectories(dir: string, log: Logger): Promise<void> {
+  try {
+    await execFileAsync("chattr", ["+T", dir]);
+  } catch (err) {
+    log.debug({ dir, err: String(err) }, "chattr +T failed; snapshots share a block group");
+  }
+}
+
 export class OverlaySnapshotter implements Snapshotter {
   readonly dir: string;
 
@@ -75,6 +95,7 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (err) {
       throw new SystemError("create snapshots directory", s.dir, err);
     }
+    await spreadSubdirectories(s.dir, log);
     const ids = new Set(store.all("SELECT id FROM snapshots").map((row) => String(row["id"])));
     for (const name of await readdir(s.dir)) {
       if (ids.has(name)) continue;

@@ -1,6 +1,6 @@
 /**
  * Applying image layers to snapshots. Per layer:
- *   compressed stream ─► hash (digest) ─► gunzip/zstd/none ─► hash (diff id)
+ *   compressed stream ─► hash (digest, unless checked already) ─► gunzip/zstd/none ─► hash (diff id)
  *     ─► `skiff-shim unpack <dir>` (stdin) writing into a staging snapshot's layer dir
  * and the staging snapshot is committed, under the layer's chain id, only when the
  * digest and the diff id both match; on any mismatch or error it is removed.
@@ -31,6 +31,11 @@ export interface Layer {
   mediaType: string;
   /** Opens the layer's bytes from the start (the content store, or a download). */
   open(): Promise<Readable>;
+  /**
+   * True when the bytes open() gives were or are being checked against `digest` (the
+   * content store verifies what it ingests): the applier then hashes only the diff id.
+   */
+  digestChecked?: boolean;
 }
 
 export interface AppliedLayer {
@@ -181,7 +186,7 @@ export class LayerApplier {
     parseDigest(layer.digest);
     parseDigest(layer.diffId);
     const compression = compressionOf(layer.mediaType);
-    const compressed = new HashTap(layer.digest);
+    const compressed = layer.digestChecked ? undefined : new HashTap(layer.digest);
     const uncompressed = new HashTap(layer.diffId);
     const [file, ...args] = this.command;
     const child = spawn(file as string, [...args, dir], { stdio: ["pipe", "ignore", "pipe"] });
@@ -204,8 +209,8 @@ export class LayerApplier {
       const source = await layer.open();
       const stages: (NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [
         source,
-        compressed,
       ];
+      if (compressed) stages.push(compressed);
       if (compression === "gzip") stages.push(createGunzip({ chunkSize: 256 * 1024 }));
       if (compression === "zstd") stages.push(createZstdDecompress({ chunkSize: 256 * 1024 }));
       stages.push(uncompressed, child.stdin);
@@ -236,7 +241,7 @@ export class LayerApplier {
     }
     if (status !== 0)
       throw new SkiffError("Internal", `layer ${layer.digest}: unpack ${String(status)}`);
-    if (compressed.digest() !== layer.digest) {
+    if (compressed && compressed.digest() !== layer.digest) {
       throw new SkiffError(
         "DataLoss",
         `layer ${layer.digest}: the blob hashes to ${compressed.digest()}`,
@@ -251,7 +256,6 @@ export class LayerApplier {
     this.log.debug(
       {
         digest: layer.digest,
-        bytes: compressed.bytes,
         unpacked: uncompressed.bytes,
         ms: Date.now() - started,
       },

@@ -113,6 +113,7 @@ export class ImageService {
         diffId: diffIds[i] as string,
         mediaType: desc.mediaType,
         open: () => this.openLayer(ref, desc, request, lease, progress),
+        digestChecked: true, // by the content store, as it ingests the download
       }));
       const applyOptions = options.signal ? { signal: options.signal } : {};
       const applied = await this.o.applier.apply(layers, applyOptions);
