@@ -1,12 +1,22 @@
 /** The host facts a container spec needs, read once per process (they do not change). */
 import { realHostFacts } from "./host-facts.js";
 
-let cached: Promise<{ appArmor: boolean; capLastCap: number }> | undefined;
+interface CachedFacts {
+  appArmor: boolean;
+  selinux: boolean;
+  capLastCap: number;
+}
 
-export function hostFacts(): Promise<{ appArmor: boolean; capLastCap: number }> {
+let cached: Promise<CachedFacts> | undefined;
+
+export function hostFacts(): Promise<CachedFacts> {
   cached ??= (async () => {
     const facts = realHostFacts();
-    return { appArmor: await facts.appArmorEnabled(), capLastCap: await facts.capLastCap() };
+    return {
+      appArmor: await facts.appArmorEnabled(),
+      selinux: await facts.selinuxEnabled(),
+      capLastCap: await facts.capLastCap(),
+    };
   })();
   return cached;
 }

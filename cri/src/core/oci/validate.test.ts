@@ -231,22 +231,38 @@ describe("validateSpec", () => {
           host,
         ),
       ).toEqual([]);
+      // where the kernel has AppArmor too: Skiff cannot apply the profile
       const withAppArmor = fixedHostFacts({ ...hostInit, appArmor: true });
-      expect(
-        await specProblems(
-          spec((s) => (s.process!.apparmorProfile = "skiff-default")),
-          bundle,
-          withAppArmor,
-        ),
-      ).toEqual([]);
+      const err = await refusal(
+        spec((s) => (s.process!.apparmorProfile = "skiff-default")),
+        withAppArmor,
+      );
+      expect(err.kind).toBe("FailedPrecondition");
+      expect(err.message).toMatch(/cannot apply AppArmor profiles yet; refusing to run unconfined/);
     });
-    test("an SELinux label without SELinux is refused", async () => {
+    test("an SELinux label or mount label is refused, with SELinux or without", async () => {
       await expectRefused(
         spec((s) => (s.process!.selinuxLabel = "system_u:system_r:container_t:s0")),
         "process.selinuxLabel",
-        undefined,
+        /SELinux is not enabled on this host/,
         "FailedPrecondition",
       );
+      const withSELinux = fixedHostFacts({ ...hostInit, selinux: true });
+      for (const [field, edit] of [
+        [
+          "process.selinuxLabel",
+          (s: Spec) => (s.process!.selinuxLabel = "system_u:system_r:container_t:s0"),
+        ],
+        [
+          "linux.mountLabel",
+          (s: Spec) => (s.linux!.mountLabel = "system_u:object_r:container_file_t:s0"),
+        ],
+      ] as const) {
+        const err = await refusal(spec(edit), withSELinux);
+        expect(err.kind).toBe("FailedPrecondition");
+        expect(err.message).toContain(`${field}: `);
+        expect(err.message).toMatch(/cannot apply SELinux labels yet; refusing to run unlabelled/);
+      }
     });
     test("user ids must be uint32", async () => {
       await expectRefused(

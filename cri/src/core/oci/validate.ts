@@ -346,9 +346,7 @@ export async function specProblems(
     }
 
     const mountLabel = p.str("linux.mountLabel", linux.mountLabel);
-    if (mountLabel && !(await facts.selinuxEnabled())) {
-      p.add("linux.mountLabel", "SELinux is not enabled on this host", "FailedPrecondition");
-    }
+    if (mountLabel) p.add("linux.mountLabel", await noSELinux(facts), "FailedPrecondition");
 
     const personality = p.obj("linux.personality", linux.personality);
     if (personality) {
@@ -550,18 +548,22 @@ async function checkProcess(
   }
 
   const apparmor = p.str("process.apparmorProfile", proc.apparmorProfile);
-  if (apparmor && apparmor !== "unconfined" && !(await facts.appArmorEnabled())) {
+  if (apparmor && apparmor !== "unconfined") {
+    // fails closed on either kernel: skiff-shim cannot apply a profile (DESIGN.md)
+    const why = (await facts.appArmorEnabled())
+      ? "Skiff cannot apply AppArmor profiles yet"
+      : "this kernel has no AppArmor";
     p.add(
       "process.apparmorProfile",
-      `AppArmor profile ${q(apparmor)} requested but this kernel has no AppArmor; refusing to run unconfined`,
+      `AppArmor profile ${q(apparmor)} requested but ${why}; refusing to run unconfined`,
       "FailedPrecondition",
     );
   }
   const selinux = p.str("process.selinuxLabel", proc.selinuxLabel);
-  if (selinux && !(await facts.selinuxEnabled())) {
+  if (selinux) {
     p.add(
       "process.selinuxLabel",
-      `SELinux label ${q(selinux)} requested but SELinux is not enabled on this host`,
+      `SELinux label ${q(selinux)} requested: ${await noSELinux(facts)}`,
       "FailedPrecondition",
     );
   }
@@ -865,4 +867,11 @@ async function checkSysctls(
       }
     }
   }
+}
+
+/** Why an SELinux label is refused: fails closed, as AppArmor does (DESIGN.md). */
+async function noSELinux(facts: HostFacts): Promise<string> {
+  return (await facts.selinuxEnabled())
+    ? "Skiff cannot apply SELinux labels yet; refusing to run unlabelled"
+    : "SELinux is not enabled on this host";
 }

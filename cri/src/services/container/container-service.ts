@@ -248,6 +248,7 @@ export class ContainerService {
         hostDevice,
         allHostDevices,
         appArmorEnabled: facts.appArmor,
+        selinuxEnabled: facts.selinux,
         capLastCap: facts.capLastCap,
         boundingSet: ownBoundingSet(),
         readSeccompProfile: (path) => readFileSync(path, "utf8"),

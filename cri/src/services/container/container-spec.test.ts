@@ -93,6 +93,7 @@ function input(
       { path: "/dev/sda", type: "b", major: 8, minor: 0, fileMode: 0o660, uid: 0, gid: 6 },
     ],
     appArmorEnabled: false,
+    selinuxEnabled: false,
     capLastCap: 40,
     readSeccompProfile: () => JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [] }),
   };
@@ -455,6 +456,19 @@ describe("buildContainerSpec", () => {
         ),
       ),
     ).not.toThrow();
+  });
+
+  test("SELinux options: ignored without SELinux (as containerd), refused with it", () => {
+    const label = { user: "system_u", role: "system_r", type: "container_t", level: "s0:c1,c2" };
+    const labelled = config((c) => (security(c)["selinux_options"] = label));
+    expect(() => buildContainerSpec(input(labelled))).not.toThrow();
+    expect(() => buildContainerSpec({ ...input(labelled), selinuxEnabled: true })).toThrow(
+      /selinux_options: label system_u:system_r:container_t:s0:c1,c2 requested, and Skiff cannot apply SELinux labels yet/,
+    );
+    const empty = config(
+      (c) => (security(c)["selinux_options"] = { user: "", role: "", type: "", level: "" }),
+    );
+    expect(() => buildContainerSpec({ ...input(empty), selinuxEnabled: true })).not.toThrow();
   });
 
   test("host network and pid modes", () => {

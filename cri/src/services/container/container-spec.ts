@@ -34,6 +34,7 @@ import { resolveUser, type ImageUsers } from "../../core/rootfs/users.js";
 import type { ContainerConfig__Output } from "../../generated/runtime/v1/ContainerConfig.js";
 import type { LinuxContainerResources__Output } from "../../generated/runtime/v1/LinuxContainerResources.js";
 import type { SecurityProfile__Output } from "../../generated/runtime/v1/SecurityProfile.js";
+import type { SELinuxOption__Output } from "../../generated/runtime/v1/SELinuxOption.js";
 
 /** The parts of an image config (OCI image-spec config.config) a container uses. */
 export interface ImageRunConfig {
@@ -92,6 +93,8 @@ export interface ContainerSpecInput {
   /** Every device of the host, for privileged containers. */
   allHostDevices(): HostDevice[];
   appArmorEnabled: boolean;
+  /** SELinux options are ignored without SELinux (as containerd does), refused with it. */
+  selinuxEnabled: boolean;
   capLastCap: number;
   /**
    * Capabilities in skiff-cri's own bounding set (undefined: all up to capLastCap).
@@ -173,6 +176,7 @@ export function buildContainerSpec(input: ContainerSpecInput): Spec {
     security?.apparmor_profile ?? "",
     input.appArmorEnabled,
   );
+  checkSELinux(security?.selinux_options ?? null, input.selinuxEnabled);
   return spec;
 }
 
@@ -539,6 +543,16 @@ function seccompChoice(profile: SecurityProfile__Output | null, legacy: string):
     return { kind: "localhost", path: legacy.slice("localhost/".length) };
   // kubelet sends Unconfined (the enum's zero value) when the pod asks for nothing
   return { kind: "unconfined" };
+}
+
+function checkSELinux(options: SELinuxOption__Output | null, enabled: boolean): void {
+  if (!enabled || !options) return;
+  const label = [options.user, options.role, options.type, options.level];
+  if (label.every((part) => part === "")) return;
+  // fails closed, as AppArmor does: skiff-shim has no code to apply a label yet
+  throw failedPrecondition(
+    `linux.security_context.selinux_options: label ${label.join(":")} requested, and Skiff cannot apply SELinux labels yet; refusing to run the container unlabelled`,
+  );
 }
 
 function checkAppArmor(
