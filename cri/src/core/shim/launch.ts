@@ -57,28 +57,37 @@ export interface LaunchOptions {
 }
 
 const spawnFds = 6;
+/** A launcher is spawned only when none was taken for this long: a spawn blocks the loop. */
+const quietMs = 50;
 let poolSize = 0;
 const pool: ChildProcess[] = [];
 let refill: NodeJS.Timeout | undefined;
+let lastTaken = 0;
 
-/** Keeps `size` launchers ready from now on (skiff-cri's start). */
-export function enableLaunchPool(size = 3): void {
+/**
+ * Keeps `size` launchers ready from now on (skiff-cri's start). A pod start takes about
+ * six (/dev/shm and rootfs mounts, the netns, CNI plugins, two skiff-shim creates), so
+ * the default pool covers one without a spawn on its way.
+ */
+export function enableLaunchPool(size = 8): void {
   poolSize = size;
-  scheduleRefill();
+  scheduleRefill(0);
 }
 
 /** Lets the ready launchers go (skiff-cri's stop). */
 export function closeLaunchPool(): void {
   poolSize = 0;
   clearTimeout(refill);
+  refill = undefined;
   for (const launcher of pool.splice(0)) launcher.kill("SIGKILL");
 }
 
-function scheduleRefill(): void {
+function scheduleRefill(delay: number): void {
   if (refill || pool.length >= poolSize) return;
-  // After the request that took one has answered: a spawn here blocks the event loop.
   refill = setTimeout(() => {
     refill = undefined;
+    const quietFor = Date.now() - lastTaken;
+    if (quietFor < quietMs) return scheduleRefill(quietMs - quietFor);
     if (pool.length >= poolSize) return;
     const launcher = spawn(shimBinary(), ["launch"], { stdio: Array(spawnFds).fill("pipe") });
     launcher.on("error", () => undefined);
@@ -88,8 +97,8 @@ function scheduleRefill(): void {
       if (i >= 0) pool.splice(i, 1);
     });
     if (launcher.pid !== undefined) pool.push(launcher);
-    scheduleRefill();
-  }, 20);
+    scheduleRefill(1); // the next one on a later turn: requests that came meanwhile go first
+  }, delay);
   refill.unref();
 }
 
@@ -103,7 +112,8 @@ export function launch(file: string, args: string[], options: LaunchOptions = {}
   if (records.some((r) => r.includes("\0")))
     throw new SkiffError("InvalidArgument", `launch ${file}: an argument holds a NUL byte`);
   const launcher = pool.shift();
-  scheduleRefill();
+  lastTaken = Date.now();
+  scheduleRefill(quietMs);
   if (!launcher) {
     return spawn(file, args, {
       stdio: Array.from({ length: stdio.length }, (_, fd) => stdio[fd] ?? "ignore"),
