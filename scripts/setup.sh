@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything Skiff needs on a Debian 12 node, from the
 # machine's own package registries only (Debian packages and npm):
-#   scripts/setup.sh run    what `make run` needs (C toolchain, libseccomp,
-#                           CNI plugins, iptables, the pinned Node.js, npm deps)
+#   scripts/setup.sh run    what `make run` needs (C toolchain, libseccomp, zlib and
+#                           libcrypto for the unpack, CNI plugins, iptables, the
+#                           pinned Node.js, npm deps)
 #   scripts/setup.sh test   all of that plus what the tests use (Distribution
 #                           registry, busybox-static, runc/crun/containerd for
 #                           side-by-side benchmarks, htpasswd, openssl)
@@ -15,7 +16,7 @@ NODE_VERSION=24.21.0
 TOOLCHAIN=$PWD/.toolchain
 NODE_DIR=$TOOLCHAIN/node-$NODE_VERSION
 
-run_pkgs=(gcc make libc6-dev libseccomp-dev pkg-config containernetworking-plugins
+run_pkgs=(gcc make libc6-dev libseccomp-dev zlib1g-dev libssl-dev pkg-config containernetworking-plugins
   iptables iproute2 ca-certificates)
 test_pkgs=(docker-registry busybox-static apache2-utils openssl runc crun containerd
   util-linux procps psmisc)

@@ -7,7 +7,7 @@
  *   skiff-shim exec     plan on fd 3, status on fd 4; the process gets fds 0-2 (or a pty)
  *   skiff-shim exec --spare   fd 3 holds only the container's cgroup records: the shim
  *                       joins those cgroups, then reads the exec's plan from fd 5
- *   skiff-shim unpack   layer tar on stdin (protocol in unpack.c)
+ *   skiff-shim unpack   layer tar (or gzip of one) on stdin (protocol in unpack.c)
  *   skiff-shim port-forward NETNS PORT   connect to 127.0.0.1:PORT inside NETNS and hand
  *                       the socket to skiff-cri (protocol in portforward.c)
  *   skiff-shim launch   spawned by skiff-cri ahead of need (a fork of skiff-cri blocks

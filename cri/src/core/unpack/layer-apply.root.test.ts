@@ -3,7 +3,7 @@
  * native unpack mode into OverlayFS snapshots, mounted to check the merged view; corrupt
  * and lying layers leave no snapshot behind.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from "@jest/globals";
 import {
   existsSync,
   lstatSync,
@@ -27,10 +27,6 @@ import { memoryLayer, unpackCommand, withMount } from "./testing/fixtures.js";
 let command: string[];
 beforeAll(() => {
   command = unpackCommand();
-});
-afterAll(() => {
-  if (!process.env["SKIFF_UNPACK_COMMAND"])
-    rmSync(join(command[0] as string, ".."), { recursive: true, force: true });
 });
 
 let root: string;

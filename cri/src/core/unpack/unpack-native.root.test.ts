@@ -2,9 +2,9 @@
  * skiff-shim's unpack mode on the real kernel: every entry type, whiteouts, long names,
  * a large file, and hostile layers that must write nothing outside the target.
  */
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test } from "@jest/globals";
+import { beforeAll, beforeEach, afterEach, describe, expect, test } from "@jest/globals";
 import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
   lstatSync,
@@ -21,6 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { TarWriter, tarBuffer, type TarEntry } from "../archive/tar-writer.js";
 import { getXattr, hasXattr, unpackCommand } from "./testing/fixtures.js";
 
@@ -28,11 +29,6 @@ let command: string[];
 let work: string;
 beforeAll(() => {
   command = unpackCommand();
-});
-afterAll(() => {
-  const bin = command[0] as string;
-  if (!process.env["SKIFF_UNPACK_COMMAND"])
-    rmSync(join(bin, ".."), { recursive: true, force: true });
 });
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), "skiff-unpack-"));
@@ -42,18 +38,24 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 interface Result {
   code: number | null;
   stderr: string;
+  /** the diff id line a success prints */
+  stdout: string;
 }
 
-function run(target: string, input: Buffer | Readable): Promise<Result> {
+function run(target: string, input: Buffer | Readable, flags: string[] = []): Promise<Result> {
   const [file, ...args] = command;
-  const child = spawn(file as string, [...args, target], { stdio: ["pipe", "ignore", "pipe"] });
+  const child = spawn(file as string, [...args, ...flags, target], { stdio: "pipe" });
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
   child.stdin.on("error", () => undefined);
   if (Buffer.isBuffer(input)) child.stdin.end(input);
   else input.pipe(child.stdin);
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr })));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stderr, stdout })));
 }
+
+const sha256 = (b: Buffer): string => `sha256:${createHash("sha256").update(b).digest("hex")}\n`;
 
 async function unpack(entries: TarEntry[]): Promise<Result & { root: string }> {
   const root = join(work, "root");
@@ -185,6 +187,55 @@ describe("unpack: entry types", () => {
     const got = createHash("sha256");
     got.update(readFileSync(join(root, "big")));
     expect(got.digest("hex")).toBe(expected.digest("hex"));
+  });
+});
+
+describe("unpack: --gzip and the diff id", () => {
+  const tar = tarBuffer([
+    { name: "etc/", type: "directory", mode: 0o755 },
+    { name: "etc/hostname", type: "file", body: "box\n" },
+    { name: "big.bin", type: "file", body: randomBytes(3 * 1024 * 1024) },
+  ]);
+  const target = (): string => {
+    const dir = join(work, `t${readdirSync(work).length}`);
+    mkdirSync(dir);
+    return dir;
+  };
+
+  test("stdout is the sha256 of the whole uncompressed stream, end blocks and padding too", async () => {
+    const padded = Buffer.concat([tar, Buffer.alloc(4096)]);
+    const dir = target();
+    const r = await run(dir, padded);
+    expect([r.code, r.stdout]).toEqual([0, sha256(padded)]);
+    expect(readFileSync(join(dir, "etc/hostname"), "utf8")).toBe("box\n");
+  });
+
+  test("--gzip: one member or several give the files and the tar's digest", async () => {
+    const one = await run(target(), gzipSync(tar), ["--gzip"]);
+    expect([one.code, one.stdout]).toEqual([0, sha256(tar)]);
+    const cut = 700_000;
+    const members = Buffer.concat([gzipSync(tar.subarray(0, cut)), gzipSync(tar.subarray(cut))]);
+    const dir = target();
+    const two = await run(dir, members, ["--gzip"]);
+    expect([two.code, two.stdout]).toEqual([0, sha256(tar)]);
+    expect(statSync(join(dir, "big.bin")).size).toBe(3 * 1024 * 1024);
+  });
+
+  test("--gzip refuses corrupt, truncated and trailing bytes, printing no digest", async () => {
+    const gz = gzipSync(tar);
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0x55, 2000, 2100);
+    const cases: [string, Buffer, RegExp][] = [
+      ["corrupt", corrupt, /^unpack: \(archive\): gzip: /],
+      ["truncated", gz.subarray(0, gz.length - 100), /archive truncated/],
+      ["trailing", Buffer.concat([gz, Buffer.from("garbage")]), /gzip: incorrect header check/],
+      ["not gzip", tar, /gzip: incorrect header check/],
+    ];
+    for (const [name, input, message] of cases) {
+      const r = await run(target(), input, ["--gzip"]);
+      expect([name, r.code, r.stdout]).toEqual([name, 1, ""]);
+      expect(r.stderr).toMatch(message);
+    }
   });
 });
 

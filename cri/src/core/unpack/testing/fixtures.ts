@@ -1,45 +1,21 @@
 /**
- * Test fixtures for layer unpacking: a compiled unpack command, layers built in memory,
+ * Test fixtures for layer unpacking: the unpack command, layers built in memory,
  * xattr reads (Node has no getxattr) and overlay mounts with guaranteed cleanup.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { gzipSync, zstdCompressSync } from "node:zlib";
+import { shimBinary } from "../../shim/launch.js";
 import type { Mount } from "../../snapshots/snapshotter.js";
 import type { Compression } from "../media-types.js";
 import type { Layer } from "../layer-apply.js";
 
-export const repoRoot = fileURLToPath(new URL("../../../../../../", import.meta.url));
-
-/**
- * The unpack command: $SKIFF_UNPACK_COMMAND (space-separated) if set, else a test
- * binary built from cri/native/unpack.c into a temporary directory.
- */
+/** The unpack command: $SKIFF_UNPACK_COMMAND (space-separated) if set, else skiff-shim's. */
 export function unpackCommand(): string[] {
   const fromEnv = process.env["SKIFF_UNPACK_COMMAND"];
   if (fromEnv) return fromEnv.split(" ").filter(Boolean);
-  const dir = mkdtempSync(join(tmpdir(), "skiff-unpack-bin-"));
-  const out = join(dir, "unpack-test");
-  const native = join(repoRoot, "cri", "native");
-  execFileSync("gcc", [
-    "-std=gnu11",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-D_GNU_SOURCE",
-    "-O2",
-    "-o",
-    out,
-    join(native, "unpack.c"),
-    join(native, "tests", "unpack-main.c"),
-  ]);
-  if (!existsSync(out)) throw new Error("unpack-test was not built");
-  return [out];
+  return [shimBinary(), "unpack"];
 }
 
 const mediaTypes: Record<Compression, string> = {
