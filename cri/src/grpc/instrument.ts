@@ -24,6 +24,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "../core/log.js";
 import { SkiffError, unimplemented, unavailable } from "../core/errors.js";
+import { noteRequest } from "../core/shim/launch.js";
 import { grpcCodeOf } from "./error-codes.js";
 import { UndecodableRequest } from "./undecodable.js";
 
@@ -92,6 +93,7 @@ function wrap(
     request: unknown,
     cancelled: { on(event: "cancelled", fn: () => void): unknown },
   ) => {
+    noteRequest(); // the launch pool refills in the gaps between requests
     const controller = new AbortController();
     cancelled.on("cancelled", () =>
       controller.abort(new SkiffError("DeadlineExceeded", "call cancelled")),

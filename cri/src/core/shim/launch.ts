@@ -57,12 +57,23 @@ export interface LaunchOptions {
 }
 
 const spawnFds = 6;
-/** A launcher is spawned only when none was taken for this long: a spawn blocks the loop. */
-const quietMs = 50;
+/**
+ * A spawn blocks the event loop (6-15 ms), so a launcher is spawned only when none was
+ * taken for launchQuietMs and no request began for requestQuietMs: between the steps
+ * of a burst of requests, not in front of one.
+ */
+const launchQuietMs = 50;
+const requestQuietMs = 20;
 let poolSize = 0;
 const pool: ChildProcess[] = [];
 let refill: NodeJS.Timeout | undefined;
 let lastTaken = 0;
+let lastRequest = 0;
+
+/** A request began (the gRPC layer says so): the pool's refill waits for a gap. */
+export function noteRequest(): void {
+  lastRequest = Date.now();
+}
 
 /**
  * Keeps `size` launchers ready from now on (skiff-cri's start). A pod start takes about
@@ -86,8 +97,9 @@ function scheduleRefill(delay: number): void {
   if (refill || pool.length >= poolSize) return;
   refill = setTimeout(() => {
     refill = undefined;
-    const quietFor = Date.now() - lastTaken;
-    if (quietFor < quietMs) return scheduleRefill(quietMs - quietFor);
+    const now = Date.now();
+    const wait = Math.max(launchQuietMs - (now - lastTaken), requestQuietMs - (now - lastRequest));
+    if (wait > 0) return scheduleRefill(wait);
     if (pool.length >= poolSize) return;
     const launcher = spawn(shimBinary(), ["launch"], { stdio: Array(spawnFds).fill("pipe") });
     launcher.on("error", () => undefined);
@@ -113,7 +125,7 @@ export function launch(file: string, args: string[], options: LaunchOptions = {}
     throw new SkiffError("InvalidArgument", `launch ${file}: an argument holds a NUL byte`);
   const launcher = pool.shift();
   lastTaken = Date.now();
-  scheduleRefill(quietMs);
+  scheduleRefill(launchQuietMs);
   if (!launcher) {
     return spawn(file, args, {
       stdio: Array.from({ length: stdio.length }, (_, fd) => stdio[fd] ?? "ignore"),
