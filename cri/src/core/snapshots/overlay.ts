@@ -55,6 +55,8 @@ interface SnapshotRow {
   inodes: number;
 }
 
+const execFileAsync = promisify(execFile);
+
 /**
  * Marks `dir` a top of directory hierarchies (chattr +T): ext4 then places each snapshot's
  * directory, and so the files a layer unpacks, in a block group of its own choosing
@@ -63,8 +65,6 @@ interface SnapshotRow {
  * in the last minute (an image removed, then one pulled: unpack time measured 0.77-1.12
  * s → 0.42-0.52 s for 3,000 files). Best effort: other filesystems have no such flag.
  */
-const execFileAsync = promisify(execFile);
-
 async function spreadSubdirectories(dir: string, log: Logger): Promise<void> {
   try {
     await execFileAsync("chattr", ["+T", dir]);
