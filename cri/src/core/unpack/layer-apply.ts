@@ -15,7 +15,6 @@
  * their parent chain. Staging snapshots are named "extract-<uuid> <chain id>";
  * removeStaleStaging() clears those a crash left behind.
  */
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -24,6 +23,7 @@ import { hasherFor, parseDigest, type Digest } from "../content/digest.js";
 import { SkiffError, SystemError, errnoCode } from "../errors.js";
 import { silentLogger, type Logger } from "../log.js";
 import type { Mount, Snapshotter } from "../snapshots/snapshotter.js";
+import { launch } from "../shim/launch.js";
 import { chainIds } from "./chain-id.js";
 import { compressionOf } from "./media-types.js";
 
@@ -195,15 +195,16 @@ export class LayerApplier {
       parseDigest(layer.diffId).algorithm === "sha256" ? undefined : new HashTap(layer.diffId);
     const [file, ...args] = this.command;
     if (compression === "gzip" && !uncompressed) args.push("--gzip");
-    const child = spawn(file as string, [...args, dir], { stdio: ["pipe", "pipe", "pipe"] });
+    // from skiff-cri's launch pool when it has one: a spawn would block the event loop
+    const child = launch(file as string, [...args, dir], { stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
       if (stderr.length < maxStderr) stderr += chunk;
     });
     let stdout = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
       if (stdout.length < maxStderr) stdout += chunk;
     });
     let spawnError: Error | undefined;
@@ -226,7 +227,7 @@ export class LayerApplier {
         stages.push(createGunzip({ chunkSize: 256 * 1024 }));
       if (compression === "zstd") stages.push(createZstdDecompress({ chunkSize: 256 * 1024 }));
       if (uncompressed) stages.push(uncompressed);
-      stages.push(child.stdin);
+      stages.push(child.stdin!);
       await pipeline(stages, { signal });
     } catch (err) {
       streamError = err;
