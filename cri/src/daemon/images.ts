@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { LocalContentStore } from "../core/content/local-store.js";
 import type { Logger } from "../core/log.js";
 import { RegistryClient } from "../core/registry/client.js";
-import { shimBinary } from "../core/shim/shim-client.js";
+import { shimBinary } from "../core/shim/launch.js";
 import { OverlaySnapshotter } from "../core/snapshots/overlay.js";
 import type { Store } from "../core/store/store.js";
 import { LayerApplier, removeStaleStaging } from "../core/unpack/layer-apply.js";

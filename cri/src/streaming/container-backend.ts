@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import type { Duplex } from "node:stream";
 import { failedPrecondition } from "../core/errors.js";
 import { attach } from "../core/shim/attach-client.js";
-import { shimBinary } from "../core/shim/shim-client.js";
+import { shimBinary } from "../core/shim/launch.js";
 import { endExec, type ContainerService } from "../services/container/container-service.js";
 import type { SandboxService } from "../services/sandbox/sandbox-service.js";
 import type { AttachRequest, ExecRequest, ExecResult, StreamBackend, StreamIO } from "./backend.js";

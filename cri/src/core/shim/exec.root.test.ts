@@ -7,11 +7,11 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 
+import { shimBinary } from "./launch.js";
 import { joinNamespacesOf, type NamespaceType, type ShimPlan } from "./plan.js";
 import {
   createContainer,
   execInContainer,
-  shimBinary,
   startContainer,
   waitForExit,
   type ExecResult,

@@ -21,8 +21,6 @@ import { SkiffError, SystemError, type ErrorKind } from "../errors.js";
 import { encodePlan, type ShimPlan } from "./plan.js";
 import { launch, shimBinary } from "./launch.js";
 
-export { shimBinary };
-
 export interface CreateResult {
   pid: number;
   monitorPid: number;

@@ -66,7 +66,7 @@ export interface ApplyOptions {
 
 const stagingPrefix = "extract-";
 const noop = (): void => undefined;
-const maxStderr = 16 * 1024;
+const maxOutput = 16 * 1024;
 
 export class LayerApplier {
   private readonly snapshotter: Snapshotter;
@@ -200,12 +200,12 @@ export class LayerApplier {
     let stderr = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => {
-      if (stderr.length < maxStderr) stderr += chunk;
+      if (stderr.length < maxOutput) stderr += chunk;
     });
     let stdout = "";
     child.stdout!.setEncoding("utf8");
     child.stdout!.on("data", (chunk: string) => {
-      if (stdout.length < maxStderr) stdout += chunk;
+      if (stdout.length < maxOutput) stdout += chunk;
     });
     let spawnError: Error | undefined;
     const exited = new Promise<number | string>((resolve) => {
